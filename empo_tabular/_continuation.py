@@ -1,0 +1,192 @@
+"""Newton's method with backtracking, and natural-parameter continuation in beta.
+
+Both phases' stationary (cyclic) solvers reduce to a fixed point ``z = G(z)``
+whose Jacobian ``J = dG/dz`` is sparse and available analytically.  Newton
+solves ``(I - J) d = G(z) - z`` with a sparse LU factorisation and
+backtracks until the scaled residual decreases.  Continuation follows the
+solution branch from ``beta = 0`` (where both maps have a unique fixed point)
+to the requested ``beta``, growing the step while Newton converges quickly
+and shrinking it when it does not; a secant predictor extrapolates from the
+last two accepted points.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+
+class ConvergenceError(RuntimeError):
+    """A solver did not reach its stopping rule.
+
+    ``partial`` holds the last iterate's result object when one exists.
+    """
+
+    def __init__(self, message, partial=None):
+        super().__init__(message)
+        self.partial = partial
+
+
+class InvalidIterate(Exception):
+    """Raised by a residual function when an iterate leaves the admissible set."""
+
+
+@dataclass
+class NewtonOutcome:
+    z: np.ndarray
+    residual: float
+    iterations: int
+    converged: bool
+    message: str = ""
+
+
+def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12):
+    """Solve ``residual(z) = 0`` where ``residual(z) = (G(z) - z, scaled_norm)``.
+
+    Parameters
+    ----------
+    residual : callable
+        ``z -> (r, norm)`` with ``r = G(z) - z`` (unscaled) and ``norm`` the
+        scaled sup norm used by the stopping rule; raises
+        :class:`InvalidIterate` outside the admissible set.
+    jacobian : callable
+        ``z -> I - dG/dz`` as a scipy sparse matrix.
+    z0 : array
+        Start.
+    tol : float
+        Stop when ``norm <= tol``.
+
+    Returns
+    -------
+    NewtonOutcome
+    """
+    z = np.array(z0, dtype=np.float64)
+    try:
+        r, nr = residual(z)
+    except InvalidIterate as exc:
+        return NewtonOutcome(z, math.inf, 0, False, f"invalid start: {exc}")
+    for it in range(max_iter):
+        if nr <= tol:
+            return NewtonOutcome(z, nr, it, True)
+        A = jacobian(z).tocsc()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", spla.MatrixRankWarning)
+                lu = spla.splu(A)
+            d = lu.solve(r)
+        except RuntimeError as exc:  # exactly singular
+            return NewtonOutcome(z, nr, it, False, f"singular Newton matrix: {exc}")
+        if not np.all(np.isfinite(d)):
+            return NewtonOutcome(z, nr, it, False, "Newton step is not finite (singular Newton matrix)")
+        t = 1.0
+        while True:
+            cand = z + t * d
+            try:
+                rc, nc = residual(cand)
+                ok = np.isfinite(nc) and (nc < (1.0 - 1e-4 * t) * nr or nc <= tol)
+            except InvalidIterate:
+                ok = False
+            if ok:
+                z, r, nr = cand, rc, nc
+                break
+            t *= 0.5
+            if t < min_step:
+                return NewtonOutcome(z, nr, it + 1, False, "line search failed")
+    return NewtonOutcome(z, nr, max_iter, nr <= tol, "" if nr <= tol else "iteration limit")
+
+
+@dataclass
+class ContinuationOutcome:
+    z: np.ndarray
+    beta: float
+    converged: bool
+    residual: float
+    newton_iterations: int
+    betas: list = field(default_factory=list)
+    message: str = ""
+
+
+def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=400, project=None,
+                 greedy_from=1e3):
+    """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target``.
+
+    Parameters
+    ----------
+    solve_at : callable
+        ``(beta, z0) -> NewtonOutcome`` (Newton at fixed beta).
+    z_start : array
+        Start for ``beta = 0``.
+    beta_target : float
+        Target (``inf`` allowed: the branch is followed to ``greedy_from`` and
+        Newton is then run at ``beta = inf`` from there).
+    project : callable, optional
+        Applied to a secant prediction to keep it admissible; if it returns
+        ``None`` the previous point is used as predictor.
+
+    Returns
+    -------
+    ContinuationOutcome
+        ``betas`` lists the accepted beta values; on failure ``beta`` is the
+        last one reached and ``z`` its solution.
+    """
+    total_newton = 0
+    out = solve_at(0.0, z_start)
+    total_newton += out.iterations
+    if not out.converged:
+        return ContinuationOutcome(out.z, 0.0, False, out.residual, total_newton, [],
+                                   f"no fixed point at beta = 0: {out.message}")
+    betas = [0.0]
+    pts = [out.z]
+    last = out
+    finite_target = beta_target if math.isfinite(beta_target) else max(greedy_from, 0.0)
+    step = min(first_step, finite_target) if finite_target > 0 else 0.0
+    beta = 0.0
+    n_steps = 0
+    while beta < finite_target:
+        n_steps += 1
+        if n_steps > max_steps:
+            return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                       f"continuation step limit ({max_steps}) reached at beta = {beta:g}")
+        nxt = min(finite_target, beta + step)
+        z0 = pts[-1]
+        if len(pts) >= 2 and betas[-1] > betas[-2]:
+            pred = pts[-1] + (pts[-1] - pts[-2]) * ((nxt - betas[-1]) / (betas[-1] - betas[-2]))
+            if project is not None:
+                pred = project(pred)
+            if pred is not None:
+                z0 = pred
+        out = solve_at(nxt, z0)
+        total_newton += out.iterations
+        if not out.converged and z0 is not pts[-1]:
+            out = solve_at(nxt, pts[-1])
+            total_newton += out.iterations
+        if out.converged:
+            beta = nxt
+            betas.append(beta)
+            pts.append(out.z)
+            if len(pts) > 2:
+                pts.pop(0)
+            last = out
+            if out.iterations <= 4:
+                step *= 2.0
+            elif out.iterations >= 8:
+                step *= 0.5
+        else:
+            step *= 0.25
+            if step < 1e-7 * max(1.0, beta):
+                return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                           f"continuation stalled at beta = {beta:g} (possible fold: "
+                                           f"the branch from beta = 0 turns back): {out.message}")
+    if not math.isfinite(beta_target):
+        out = solve_at(math.inf, pts[-1])
+        total_newton += out.iterations
+        if not out.converged:
+            return ContinuationOutcome(out.z, beta, False, out.residual, total_newton, betas,
+                                       f"greedy (beta = inf) fixed point not reached from beta = {beta:g}: "
+                                       f"{out.message}")
+        betas.append(math.inf)
+        return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas)
+    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas)

@@ -1,0 +1,233 @@
+"""Phase 2 kernels: per-state backups, sweeps, the Jacobi map and residuals.
+
+Equations (EMPO_SEMANTICS §3.2), for a non-terminal state ``s``::
+
+    Q_r(s, a)   = gamma_r sum_k P(k|s) sum_s' T(s'|s,a,k) V_r(s')
+    pi_r(s)     = power_law_beta_r(Q_r(s, .))
+    V_h^e(s,h,g)= sum_a pi_r(a|s) sum_k P_hg(k|s) sum_s' T(s'|s,a,k)
+                     [1_g(s') + (1 - 1_g(s')) gamma_h V_h^e(s',h,g)]
+    X_h(s)      = sum_g w_hg V_h^e(s,h,g)^zeta
+    U_r(s)      = -((1/H) sum_h X_h(s)^(-xi))^eta
+    V_r(s)      = c_r U_r(s) + sum_a pi_r(a|s) Q_r(s, a)
+
+Terminal states: ``V_r = terminal_v_r``, ``V_h^e = 0``, and ``Q_r``, ``X_h``,
+``U_r`` are undefined (NaN), ``pi_r = 0``.
+
+Array conventions: ``prof[S, n_ah]`` = P(k|s), ``prof_fg[S, H, G, n_ah]`` =
+P_hg(k|s), ``ach[S, H, G]`` achieved (state-major), ``V[S]``, ``Q[S, n_ar]``,
+``PI[S, n_ar]``, ``VE[S, H, G]``, ``X[S, H]``, ``U[S]``.
+Status codes returned by kernels: 0 ok, 1 ``X_h = 0`` (index = s * H + h).
+"""
+import math
+
+import numpy as np
+
+from . import kernel
+from .core import power_law_row, round_fp16
+
+ST_OK = 0
+ST_X_ZERO = 1
+
+
+@kernel
+def q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, out_q):
+    """``out_q[a] = gamma_r * sum_k P(k|s) sum_s' T(s'|s,a,k) V[s']``."""
+    for a in range(n_ar):
+        acc = 0.0
+        for k in range(n_ah):
+            w = prof[s, k]
+            if w == 0.0:
+                continue
+            r = (s * n_ar + a) * n_ah + k
+            t = 0.0
+            for i in range(ptr[r], ptr[r + 1]):
+                t += prob[i] * V[succ[i]]
+            acc += w * t
+        out_q[a] = gamma_r * acc
+
+
+@kernel
+def ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, pi, out_ve, tmp):
+    """V_h^e backup at ``s`` for every (h, g) under the robot policy ``pi``.
+
+    ``out_ve[h, g]`` receives the new value, ``tmp[h, g]`` is scratch.
+    Padding goals get 0.
+    """
+    H = out_ve.shape[0]
+    out_ve[:, :] = 0.0
+    for a in range(n_ar):
+        pa = pi[a]
+        if pa == 0.0:
+            continue
+        for k in range(n_ah):
+            r = (s * n_ar + a) * n_ah + k
+            tmp[:, :] = 0.0
+            for i in range(ptr[r], ptr[r + 1]):
+                j = succ[i]
+                p = prob[i]
+                for h in range(H):
+                    for g in range(goal_count[h]):
+                        if ach[j, h, g]:
+                            tmp[h, g] += p
+                        else:
+                            tmp[h, g] += p * gamma_h * VE[j, h, g]
+            for h in range(H):
+                for g in range(goal_count[h]):
+                    w = prof_fg[s, h, g, k]
+                    if w != 0.0:
+                        out_ve[h, g] += pa * w * tmp[h, g]
+
+
+@kernel
+def x_from_ve(ve, goal_weight, goal_count, zeta, out_x):
+    """``out_x[h] = sum_g w_hg ve[h, g]**zeta``; returns the first h with X_h = 0, or -1."""
+    bad = -1
+    for h in range(ve.shape[0]):
+        acc = 0.0
+        for g in range(goal_count[h]):
+            w = goal_weight[h, g]
+            if w != 0.0:
+                acc += w * ve[h, g] ** zeta
+        out_x[h] = acc
+        if acc <= 0.0 and bad < 0:
+            bad = h
+    return bad
+
+
+@kernel
+def u_from_x(x, xi, eta):
+    """``U_r = -((1/H) sum_h x[h]**(-xi))**eta`` (x must be positive)."""
+    H = x.shape[0]
+    acc = 0.0
+    for h in range(H):
+        acc += x[h] ** (-xi)
+    return -((acc / H) ** eta)
+
+
+@kernel
+def soft_value(pi, q):
+    """``sum_a pi[a] q[a]``."""
+    acc = 0.0
+    for a in range(q.shape[0]):
+        acc += pi[a] * q[a]
+    return acc
+
+
+@kernel
+def set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V):
+    """Terminal conventions: V_r = terminal_v_r, V_h^e = 0, Q/X/U = NaN, pi = 0."""
+    V[s] = terminal_v_r
+    U[s] = np.nan
+    for a in range(Q.shape[1]):
+        Q[s, a] = np.nan
+        PI[s, a] = 0.0
+    for h in range(X.shape[1]):
+        X[s, h] = np.nan
+    VE[s, :, :] = 0.0
+
+
+@kernel
+def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach, goal_weight, goal_count,
+                       beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, fp16, alpha,
+                       Q, PI, VE, X, U, V, err):
+    """One in-place sweep over ``order``, each state updated in chain order.
+
+    At each state: Q_r from the current V_r of the successors, pi_r from the
+    new Q_r, V_h^e from pi_r and the current successor V_h^e, then X_h, U_r,
+    V_r.  With ``alpha < 1`` every quantity is relaxed,
+    ``x <- (1 - alpha) x + alpha * backup`` (pi_r is recomputed from the
+    relaxed Q_r).  In acyclic worlds one sweep in reverse topological order
+    with ``alpha = 1`` is the exact backward induction.  ``fp16`` rounds the
+    stored V_h^e to half precision (the reference's storage); X_h then uses
+    the unrounded value.  Returns ``(status, index)``.
+    """
+    H = VE.shape[1]
+    G = VE.shape[2]
+    q = np.empty(n_ar)
+    ve = np.empty((H, G))
+    tmp = np.empty((H, G))
+    x = np.empty(H)
+    for idx in range(order.shape[0]):
+        s = order[idx]
+        if terminal[s]:
+            set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
+            continue
+        q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, q)
+        if alpha != 1.0:
+            for a in range(n_ar):
+                q[a] = (1.0 - alpha) * Q[s, a] + alpha * q[a]
+        Q[s, :] = q
+        power_law_row(Q[s], beta_r, PI[s])
+        ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, PI[s], ve, tmp)
+        if alpha != 1.0:
+            for h in range(H):
+                for g in range(G):
+                    ve[h, g] = (1.0 - alpha) * VE[s, h, g] + alpha * ve[h, g]
+        bad = x_from_ve(ve, goal_weight, goal_count, zeta, x)
+        if bad >= 0:
+            err[0] = ST_X_ZERO
+            err[1] = s * H + bad
+            return
+        for h in range(H):
+            for g in range(G):
+                VE[s, h, g] = round_fp16(ve[h, g]) if fp16 else ve[h, g]
+            X[s, h] = x[h] if alpha == 1.0 else (1.0 - alpha) * X[s, h] + alpha * x[h]
+        u = u_from_x(x, xi, eta)
+        U[s] = u if alpha == 1.0 else (1.0 - alpha) * U[s] + alpha * u
+        v = c_r * U[s] + soft_value(PI[s], Q[s])
+        V[s] = v if alpha == 1.0 else (1.0 - alpha) * V[s] + alpha * v
+
+
+@kernel
+def jacobi_map(terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach, goal_weight, goal_count,
+               beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r,
+               Q, VE, X, U, V, Q2, PI2, VE2, X2, U2, V2, err):
+    """One synchronous application of all equations (the Jacobi map).
+
+    Reads ``(Q, VE, X, U, V)`` and writes ``(Q2, PI2, VE2, X2, U2, V2)``:
+    ``Q2`` from ``V``; ``PI2 = pi(Q)``; ``VE2`` from ``pi(Q)`` and ``VE``;
+    ``X2`` from ``VE``; ``U2`` from ``X``; ``V2 = c_r U + <pi(Q), Q>``.
+    Terminal states get the terminal conventions.  Returns via ``err`` the
+    first state whose ``VE`` row gives ``X_h = 0``.
+    """
+    S = Q.shape[0]
+    H = VE.shape[1]
+    G = VE.shape[2]
+    ve = np.empty((H, G))
+    tmp = np.empty((H, G))
+    x = np.empty(H)
+    for s in range(S):
+        if terminal[s]:
+            set_terminal(s, terminal_v_r, Q2, PI2, VE2, X2, U2, V2)
+            continue
+        q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, Q2[s])
+        power_law_row(Q[s], beta_r, PI2[s])
+        ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, PI2[s], ve, tmp)
+        VE2[s, :, :] = ve
+        bad = x_from_ve(VE[s], goal_weight, goal_count, zeta, x)
+        if bad >= 0 and err[0] == ST_OK:
+            err[0] = ST_X_ZERO
+            err[1] = s * H + bad
+        X2[s, :] = x
+        U2[s] = u_from_x(X[s], xi, eta)
+        V2[s] = c_r * U[s] + soft_value(PI2[s], Q[s])
+
+
+@kernel
+def xu_from_ve(terminal, VE, goal_weight, goal_count, zeta, xi, eta, X, U, err):
+    """``X = X(VE)`` and ``U = U(X)`` at every non-terminal state (NaN at terminal ones)."""
+    H = VE.shape[1]
+    for s in range(VE.shape[0]):
+        if terminal[s]:
+            U[s] = np.nan
+            for h in range(H):
+                X[s, h] = np.nan
+            continue
+        bad = x_from_ve(VE[s], goal_weight, goal_count, zeta, X[s])
+        if bad >= 0:
+            if err[0] == ST_OK:
+                err[0] = ST_X_ZERO
+                err[1] = s * H + bad
+            U[s] = -np.inf
+            continue
+        U[s] = u_from_x(X[s], xi, eta)
