@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ._continuation import ConvergenceError, InvalidIterate, continuation, newton
+from ._continuation import ConvergenceError, InvalidIterate, continuation, newton, solve_linear
 from ._kernels import jacobian as _kj
 from ._kernels import phase2 as _k2
 from ._kernels import world as _kw
@@ -293,6 +293,29 @@ class _NewtonSystem:
         V = np.where(self.live, -1.0, self.params.terminal_v_r)
         return np.concatenate([Q.ravel(), VE.ravel(), V])
 
+    def beta0_start(self):
+        """A start whose V_h^e is the exact beta = 0 value (one linear solve).
+
+        At beta = 0 the robot policy is uniform, V_h^e solves the linear
+        system ``(I - A_EE) VE = c_E`` and, given V_h^e, the rest is linear
+        in (Q_r, V_r), so Newton then finishes in one step.
+        """
+        z = self.start()
+        Q, VE, V = self.split(z)
+        VE0 = np.zeros_like(VE)
+        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        Q2, PI2, c_E = np.empty((S, n_ar)), np.empty((S, n_ar)), np.empty((S, H, G))
+        X2, U2, V2 = np.empty((S, H)), np.empty(S), np.empty(S)
+        err = np.zeros(2, dtype=np.int64)
+        p = self.params
+        _k2.jacobi_map(*self.wargs, *_param_args(p, 0.0), p.terminal_v_r, Q.copy(), VE0, np.ones((S, H)),
+                       np.full(S, -1.0), V.copy(), Q2, PI2, c_E, X2, U2, V2, err)
+        EE = self.blocks(z, 0.0)["EE"]
+        ve, _ = solve_linear(sp.identity(self.nE, format="csr") - EE, c_E.ravel())
+        out = z.copy()
+        out[self.nQ:self.nQ + self.nE] = np.clip(ve, 0.0, 1.0)
+        return out
+
     def project(self, z):
         Q, VE, V = self.split(z)
         if np.any(Q[self.live] >= 0.0) or np.any(V >= 0.0):
@@ -381,7 +404,7 @@ def _solve_newton(world, prior, params, tol):
 
         return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol)
 
-    out = continuation(solve_at, system.start(), params.beta_r, project=system.project)
+    out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta if out.converged else out.beta)
     Q = np.where(world.terminal[:, None], np.nan, Q)
