@@ -74,7 +74,7 @@ class NewtonOutcome:
     message: str = ""
 
 
-def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12):
+def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12, polish=False, monotone=True):
     """Solve ``residual(z) = 0`` where ``residual(z) = (G(z) - z, scaled_norm)``.
 
     Parameters
@@ -89,6 +89,15 @@ def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12):
         Start.
     tol : float
         Stop when ``norm <= tol``.
+    polish : bool
+        After reaching ``tol``, take one more Newton step and keep it if it
+        lowers the residual (quadratic convergence makes it nearly free
+        accuracy; used for the final solve of a continuation).
+    monotone : bool
+        Backtrack until the residual decreases (True).  With False every
+        admissible full step is taken: at ``beta = inf`` the map is piecewise
+        constant in the policy and Newton becomes policy iteration, whose
+        residual need not decrease monotonically.
 
     Returns
     -------
@@ -99,9 +108,20 @@ def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12):
         r, nr = residual(z)
     except InvalidIterate as exc:
         return NewtonOutcome(z, math.inf, 0, False, f"invalid start: {exc}")
+    polished = not polish
     for it in range(max_iter):
         if nr <= tol:
-            return NewtonOutcome(z, nr, it, True)
+            if polished or nr == 0.0:
+                return NewtonOutcome(z, nr, it, True)
+            polished = True
+            try:
+                d, _ = solve_linear(jacobian(z), r)
+                rc, nc = residual(z + d)
+                if nc < nr:
+                    z, r, nr = z + d, rc, nc
+            except (RuntimeError, InvalidIterate):
+                pass
+            return NewtonOutcome(z, nr, it + 1, True)
         try:
             d, _ = solve_linear(jacobian(z), r)
         except RuntimeError as exc:  # exactly singular
@@ -113,7 +133,7 @@ def newton(residual, jacobian, z0, *, tol, max_iter=50, min_step=2.0**-12):
             cand = z + t * d
             try:
                 rc, nc = residual(cand)
-                ok = np.isfinite(nc) and (nc < (1.0 - 1e-4 * t) * nr or nc <= tol)
+                ok = np.isfinite(nc) and (nc < (1.0 - 1e-4 * t) * nr or nc <= tol or not monotone)
             except InvalidIterate:
                 ok = False
             if ok:
@@ -213,7 +233,10 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
         if not out.converged:
             return ContinuationOutcome(out.z, beta, False, out.residual, total_newton, betas,
                                        f"greedy (beta = inf) fixed point not reached from beta = {beta:g}: "
-                                       f"{out.message}")
+                                       f"{out.message}. At beta = inf Newton is policy iteration on the greedy "
+                                       f"map, which need not have a fixed point on a cyclic world (the limit "
+                                       f"of the branch as beta grows can mix near-tied actions); use a large "
+                                       f"finite beta instead")
         betas.append(math.inf)
         return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas)
     return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas)

@@ -11,6 +11,14 @@ import numbers
 import numpy as np
 
 
+def scalar_repr(x):
+    """A scalar as plain Python for messages (no ``np.float64(...)`` wrapper)."""
+    try:
+        return repr(x.item())
+    except AttributeError:
+        return repr(x)
+
+
 def fmt_index(index) -> str:
     """Render a flat or tuple index as ``[i, j, k]``."""
     if isinstance(index, (tuple, list)):
@@ -42,7 +50,7 @@ def as_array(value, name: str, *, kind: str, ndim: int | None = None, shape=None
             if bad.size:
                 idx = np.unravel_index(bad[0], arr.shape)
                 raise TypeError(
-                    f"{name} must hold integers; entry {fmt_index(idx)} of shape {arr.shape} is {arr.flat[bad[0]]!r}"
+                    f"{name} must hold integers; entry {fmt_index(idx)} of shape {arr.shape} is {scalar_repr(arr.flat[bad[0]])}"
                 )
         elif arr.dtype.kind not in "biu":
             raise TypeError(f"{name} must be an integer array, got dtype {arr.dtype} with shape {arr.shape}")
@@ -53,7 +61,7 @@ def as_array(value, name: str, *, kind: str, ndim: int | None = None, shape=None
             if bad.size:
                 idx = np.unravel_index(bad[0], arr.shape)
                 raise TypeError(
-                    f"{name} must be boolean (0/1); entry {fmt_index(idx)} of shape {arr.shape} is {arr.flat[bad[0]]!r}"
+                    f"{name} must be boolean (0/1); entry {fmt_index(idx)} of shape {arr.shape} is {scalar_repr(arr.flat[bad[0]])}"
                 )
         elif arr.dtype.kind != "b":
             raise TypeError(f"{name} must be a boolean array, got dtype {arr.dtype} with shape {arr.shape}")
@@ -74,7 +82,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         idx = np.unravel_index(bad[0], arr.shape)
-        raise ValueError(f"{name} with shape {arr.shape} has a non-finite entry {arr.flat[bad[0]]!r} at {fmt_index(idx)}")
+        raise ValueError(f"{name} with shape {arr.shape} has a non-finite entry {scalar_repr(arr.flat[bad[0]])} at {fmt_index(idx)}")
 
 
 def check_range(arr: np.ndarray, name: str, *, low=None, high=None, low_open=False, high_open=False) -> None:
@@ -92,7 +100,7 @@ def check_range(arr: np.ndarray, name: str, *, low=None, high=None, low_open=Fal
         hi = ")" if high_open else "]"
         rng = f"{lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
         raise ValueError(
-            f"{name} with shape {arr.shape} must lie in {rng}; entry {fmt_index(idx)} is {arr.flat[flat[0]]!r}"
+            f"{name} with shape {arr.shape} must lie in {rng}; entry {fmt_index(idx)} is {scalar_repr(arr.flat[flat[0]])}"
         )
 
 

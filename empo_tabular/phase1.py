@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from ._continuation import ConvergenceError, InvalidIterate, continuation, newton
 from ._kernels import phase1 as _k1
 from ._kernels import world as _kw
-from ._validation import as_array, check_finite, check_range, fmt_index
+from ._validation import scalar_repr, as_array, check_finite, check_range, fmt_index
 from .params import EmpoParams
 from .world import TabularWorld
 
@@ -91,7 +91,7 @@ class HumanPrior:
             if bad.size:
                 idx = tuple(bad[0])
                 raise ValueError(
-                    f"{name} with shape {arr.shape}: the distribution at {fmt_index(idx)} sums to {sums[idx]!r}, "
+                    f"{name} with shape {arr.shape}: the distribution at {fmt_index(idx)} sums to {scalar_repr(sums[idx])}, "
                     f"not 1 within {PROFILE_SUM_TOL}"
                 )
             arr[~mask] = 0.0
@@ -126,7 +126,7 @@ def _check_belief(world: TabularWorld, belief):
     bad = np.argwhere((~world.terminal)[:, None] & (np.abs(sums - 1.0) > PROFILE_SUM_TOL))
     if bad.size:
         idx = tuple(bad[0])
-        raise ValueError(f"belief with shape {b.shape}: the distribution at {fmt_index(idx)} sums to {sums[idx]!r}, not 1")
+        raise ValueError(f"belief with shape {b.shape}: the distribution at {fmt_index(idx)} sums to {scalar_repr(sums[idx])}, not 1")
     return np.ascontiguousarray(b), True
 
 
@@ -245,7 +245,8 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
             J = sp.csr_matrix((vals[:m], (rows[:m], cols[:m])), shape=(n, n))
             return eye - J
 
-        return newton(residual, jacobian, z0, tol=tol)
+        return newton(residual, jacobian, z0, tol=tol, polish=(beta == params.beta_h),
+                      monotone=math.isfinite(beta))
 
     out = continuation(solve_at, np.zeros(n), params.beta_h)
     VM = out.z.reshape(S, H, G).copy()

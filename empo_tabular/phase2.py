@@ -402,7 +402,8 @@ def _solve_newton(world, prior, params, tol):
             r, norm, _ = system.evaluate(z, beta, raise_xzero=(beta == 0.0))
             return r, norm
 
-        return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol)
+        return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol,
+                      polish=(beta == params.beta_r), monotone=math.isfinite(beta))
 
     out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
     Q, VE, V = system.split(out.z)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels.core import power_law_table
-from ._validation import as_array, as_real, check_scalar_range, fmt_index
+from ._validation import scalar_repr, as_array, as_real, check_scalar_range, fmt_index
 
 
 def power_law_policy(Q, beta: float) -> np.ndarray:
@@ -34,7 +34,7 @@ def power_law_policy(Q, beta: float) -> np.ndarray:
     bad = np.flatnonzero(~(np.isfinite(q) & (q < 0)).ravel())
     if bad.size:
         idx = np.unravel_index(bad[0], q.shape)
-        raise ValueError(f"Q with shape {q.shape} must be finite and strictly negative; entry {fmt_index(idx)} is {q.flat[bad[0]]!r}")
+        raise ValueError(f"Q with shape {q.shape} must be finite and strictly negative; entry {fmt_index(idx)} is {scalar_repr(q.flat[bad[0]])}")
     q2 = np.ascontiguousarray(q.reshape(-1, q.shape[-1]))
     out = np.empty_like(q2)
     power_law_table(q2, beta, np.ones(q2.shape[0], dtype=np.bool_), out)

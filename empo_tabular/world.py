@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ._kernels import world as _kw
-from ._validation import as_array, as_int, check_range, fmt_index
+from ._validation import scalar_repr, as_array, as_int, check_range, fmt_index
 
 FORMAT_VERSION = 1
 ROW_SUM_TOL = 1e-9
@@ -173,8 +173,8 @@ class TabularWorld:
             if code == 1:
                 raise ValueError(f"trans_succ with shape {succ.shape} has successor {succ[i]} out of range [0, {S}) at {where}")
             if code == 2:
-                raise ValueError(f"trans_prob with shape {prob.shape} has a non-finite probability {prob[i]!r} at {where}")
-            raise ValueError(f"trans_prob with shape {prob.shape} has a negative probability {prob[i]!r} at {where}")
+                raise ValueError(f"trans_prob with shape {prob.shape} has a non-finite probability {scalar_repr(prob[i])} at {where}")
+            raise ValueError(f"trans_prob with shape {prob.shape} has a negative probability {scalar_repr(prob[i])} at {where}")
 
         m_ptr = np.empty(n_rows + 1, dtype=np.int64)
         m_succ = np.empty(nnz, dtype=np.int32)
@@ -203,7 +203,7 @@ class TabularWorld:
             s, a_r, a_h = r // (n_ar * n_ah), (r // n_ah) % n_ar, r % n_ah
             raise ValueError(
                 f"trans_prob with shape {prob.shape}: row {r} (state {s}, a_r {a_r}, a_h {a_h}) sums to "
-                f"{sums[r]!r}, not 1 within {ROW_SUM_TOL}"
+                f"{scalar_repr(sums[r])}, not 1 within {ROW_SUM_TOL}"
             )
 
         achieved = as_array(achieved, "achieved", kind="bool", ndim=3)
@@ -227,7 +227,7 @@ class TabularWorld:
         if bad.size:
             h, g = bad[0]
             raise ValueError(
-                f"goal_weight with shape {goal_weight.shape} has weight {goal_weight[h, g]!r} at [{h}, {g}], "
+                f"goal_weight with shape {goal_weight.shape} has weight {scalar_repr(goal_weight[h, g])} at [{h}, {g}], "
                 f"beyond goal_count[{h}] = {goal_count[h]}; padding goals must have weight 0"
             )
         bad = np.argwhere(padding[:, :, None] & achieved)

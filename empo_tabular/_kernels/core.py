@@ -114,6 +114,42 @@ def softmax_row(x, n, beta, out):
         out[a] /= tot
 
 
+@kernel(inline="always")
+def power_law_state(Q, s, beta, PI):
+    """:func:`power_law_row` on row ``s`` of ``Q`` into row ``s`` of ``PI`` (no array views)."""
+    n = Q.shape[1]
+    if beta == 0.0:
+        for a in range(n):
+            PI[s, a] = 1.0 / n
+        return
+    if beta == np.inf:
+        best = Q[s, 0]
+        for a in range(1, n):
+            if Q[s, a] > best:
+                best = Q[s, a]
+        thresh = best - TIE_RTOL * abs(best)
+        cnt = 0
+        for a in range(n):
+            if Q[s, a] >= thresh:
+                cnt += 1
+        for a in range(n):
+            PI[s, a] = 1.0 / cnt if Q[s, a] >= thresh else 0.0
+        return
+    m = -np.inf
+    for a in range(n):
+        z = -beta * math.log(-Q[s, a])
+        PI[s, a] = z
+        if z > m:
+            m = z
+    tot = 0.0
+    for a in range(n):
+        e = math.exp(PI[s, a] - m)
+        PI[s, a] = e
+        tot += e
+    for a in range(n):
+        PI[s, a] /= tot
+
+
 @kernel
 def power_law_table(Q, beta, rows, out):
     """Apply :func:`power_law_row` to ``Q[s]`` for every ``s`` with ``rows[s]``; others get 0."""

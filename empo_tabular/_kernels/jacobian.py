@@ -100,7 +100,9 @@ def phase2_jacobian(terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach, g
                     if slot[j] < 0:
                         slot[j] = m
                         local[m] = j
-                        coef[m, :, :] = 0.0
+                        for h in range(H):
+                            for g in range(G):
+                                coef[m, h, g] = 0.0
                         m += 1
                     t = slot[j]
                     for h in range(H):

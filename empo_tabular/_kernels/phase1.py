@@ -87,14 +87,12 @@ def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, a
             n_own = n_own_h[h]
             uniform_w = n_own / n_ah
             for g in range(goal_count[h]):
-                if terminal[s]:
+                if terminal[s] or ach[s, h, g]:
                     VM_write[s, h, g] = 0.0
-                    PI[s, h, g, :] = 0.0
-                    continue
-                if ach[s, h, g]:
-                    VM_write[s, h, g] = 0.0
-                    PI[s, h, g, :] = 0.0
-                    PI[s, h, g, 0] = 1.0
+                    for a in range(A):
+                        PI[s, h, g, a] = 0.0
+                    if not terminal[s]:
+                        PI[s, h, g, 0] = 1.0
                     continue
                 q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM_read, gamma_h, belief,
                         use_belief, uniform_w, fp16, optimistic, q, arg)
@@ -102,7 +100,8 @@ def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, a
                 v = 0.0
                 for a in range(n_own):
                     v += pi[a] * q[a]
-                PI[s, h, g, :] = pi
+                for a in range(A):
+                    PI[s, h, g, a] = pi[a]
                 VM_write[s, h, g] = round_fp16(v) if fp16 else v
 
 
@@ -197,8 +196,11 @@ def build_profiles(terminal, hprof, goal_count, goal_weight, PI, out_prof, out_p
     marg = np.zeros((H, A))
     for s in range(S):
         if terminal[s]:
-            out_prof[s, :] = 0.0
-            out_prof_fg[s, :, :, :] = 0.0
+            for k in range(n_ah):
+                out_prof[s, k] = 0.0
+                for h in range(H):
+                    for g in range(out_prof_fg.shape[2]):
+                        out_prof_fg[s, h, g, k] = 0.0
             continue
         for h in range(H):
             tot = 0.0
@@ -218,7 +220,8 @@ def build_profiles(terminal, hprof, goal_count, goal_weight, PI, out_prof, out_p
         for h in range(H):
             for g in range(out_prof_fg.shape[2]):
                 if g >= goal_count[h]:
-                    out_prof_fg[s, h, g, :] = 0.0
+                    for k in range(n_ah):
+                        out_prof_fg[s, h, g, k] = 0.0
                     continue
                 tot = 0.0
                 for a in range(A):

@@ -23,13 +23,13 @@ import math
 import numpy as np
 
 from . import kernel
-from .core import power_law_row, round_fp16
+from .core import power_law_state, round_fp16
 
 ST_OK = 0
 ST_X_ZERO = 1
 
 
-@kernel
+@kernel(inline="always")
 def q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, out_q):
     """``out_q[a] = gamma_r * sum_k P(k|s) sum_s' T(s'|s,a,k) V[s']``."""
     for a in range(n_ar):
@@ -46,70 +46,86 @@ def q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, out_q):
         out_q[a] = gamma_r * acc
 
 
-@kernel
-def ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, pi, out_ve, tmp):
-    """V_h^e backup at ``s`` for every (h, g) under the robot policy ``pi``.
+@kernel(inline="always")
+def ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, VE, gamma_h, PI, out_ve, tmp):
+    """V_h^e backup at ``s`` for every (h, g) under the robot policy ``PI[s]``.
 
-    ``out_ve[h, g]`` receives the new value, ``tmp[h, g]`` is scratch.
-    Padding goals get 0.
+    Works on flat goal indices ``m = h * G + g``: ``prof_fg`` has shape
+    ``(S, M, n_ah)``, ``ach`` and ``VE`` ``(S, M)``, ``out_ve`` ``(M,)`` and the
+    scratch ``tmp`` ``(n_ah, M)``.  ``tmp[k, m]`` collects the robot-averaged
+    continuation ``E_k = sum_a pi_a sum_s' T(s'|s,a,k) [1_g(s') + (1 - 1_g(s')) gamma_h VE(s')]``,
+    then ``out_ve[m] = sum_k P_hg(k|s) E_k[m]``.  Padding goals need no special
+    case: their ``P_hg`` rows are zero, so they get 0.
     """
-    H = out_ve.shape[0]
-    out_ve[:, :] = 0.0
+    M = out_ve.shape[0]
+    for k in range(n_ah):
+        for m in range(M):
+            tmp[k, m] = 0.0
     for a in range(n_ar):
-        pa = pi[a]
+        pa = PI[s, a]
         if pa == 0.0:
             continue
         for k in range(n_ah):
             r = (s * n_ar + a) * n_ah + k
-            tmp[:, :] = 0.0
             for i in range(ptr[r], ptr[r + 1]):
                 j = succ[i]
-                p = prob[i]
-                for h in range(H):
-                    for g in range(goal_count[h]):
-                        if ach[j, h, g]:
-                            tmp[h, g] += p
-                        else:
-                            tmp[h, g] += p * gamma_h * VE[j, h, g]
-            for h in range(H):
-                for g in range(goal_count[h]):
-                    w = prof_fg[s, h, g, k]
-                    if w != 0.0:
-                        out_ve[h, g] += pa * w * tmp[h, g]
+                w = pa * prob[i]
+                wg = w * gamma_h
+                for m in range(M):
+                    tmp[k, m] += w if ach[j, m] else wg * VE[j, m]
+    for m in range(M):
+        acc = 0.0
+        for k in range(n_ah):
+            acc += prof_fg[s, m, k] * tmp[k, m]
+        out_ve[m] = acc
 
 
-@kernel
-def x_from_ve(ve, goal_weight, goal_count, zeta, out_x):
-    """``out_x[h] = sum_g w_hg ve[h, g]**zeta``; returns the first h with X_h = 0, or -1."""
+@kernel(inline="always")
+def fpow(x, e):
+    """``x ** e`` with fast paths for the exponents 1, 2, -1 and 0.5 (equal to pow up to the last bit)."""
+    if e == 1.0:
+        return x
+    if e == 2.0:
+        return x * x
+    if e == -1.0:
+        return 1.0 / x
+    if e == 0.5:
+        return np.sqrt(x)
+    return x ** e
+
+
+@kernel(inline="always")
+def x_from_ve(VE, s, goal_weight, goal_count, zeta, out_x):
+    """``out_x[h] = sum_g w_hg VE[s, h, g]**zeta``; returns the first h with X_h = 0, or -1."""
     bad = -1
-    for h in range(ve.shape[0]):
+    for h in range(VE.shape[1]):
         acc = 0.0
         for g in range(goal_count[h]):
             w = goal_weight[h, g]
             if w != 0.0:
-                acc += w * ve[h, g] ** zeta
+                acc += w * fpow(VE[s, h, g], zeta)
         out_x[h] = acc
         if acc <= 0.0 and bad < 0:
             bad = h
     return bad
 
 
-@kernel
+@kernel(inline="always")
 def u_from_x(x, xi, eta):
     """``U_r = -((1/H) sum_h x[h]**(-xi))**eta`` (x must be positive)."""
     H = x.shape[0]
     acc = 0.0
     for h in range(H):
-        acc += x[h] ** (-xi)
-    return -((acc / H) ** eta)
+        acc += fpow(x[h], -xi)
+    return -fpow(acc / H, eta)
 
 
-@kernel
-def soft_value(pi, q):
-    """``sum_a pi[a] q[a]``."""
+@kernel(inline="always")
+def soft_value(PI, Q, s):
+    """``sum_a PI[s, a] Q[s, a]``."""
     acc = 0.0
-    for a in range(q.shape[0]):
-        acc += pi[a] * q[a]
+    for a in range(Q.shape[1]):
+        acc += PI[s, a] * Q[s, a]
     return acc
 
 
@@ -123,7 +139,8 @@ def set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V):
         PI[s, a] = 0.0
     for h in range(X.shape[1]):
         X[s, h] = np.nan
-    VE[s, :, :] = 0.0
+        for g in range(VE.shape[2]):
+            VE[s, h, g] = 0.0
 
 
 @kernel
@@ -141,11 +158,18 @@ def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_
     stored V_h^e to half precision (the reference's storage); X_h then uses
     the unrounded value.  Returns ``(status, index)``.
     """
+    S = VE.shape[0]
     H = VE.shape[1]
     G = VE.shape[2]
+    M = H * G
+    VEf = VE.reshape(S, M)
+    achf = ach.reshape(S, M)
+    pfgf = prof_fg.reshape(S, M, n_ah)
+    relax = alpha != 1.0
     q = np.empty(n_ar)
-    ve = np.empty((H, G))
-    tmp = np.empty((H, G))
+    vef = np.empty(M)
+    ve3 = vef.reshape(1, H, G)
+    tmp = np.empty((n_ah, M))
     x = np.empty(H)
     for idx in range(order.shape[0]):
         s = order[idx]
@@ -153,29 +177,26 @@ def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_
             set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
             continue
         q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, q)
-        if alpha != 1.0:
-            for a in range(n_ar):
-                q[a] = (1.0 - alpha) * Q[s, a] + alpha * q[a]
-        Q[s, :] = q
-        power_law_row(Q[s], beta_r, PI[s])
-        ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, PI[s], ve, tmp)
-        if alpha != 1.0:
-            for h in range(H):
-                for g in range(G):
-                    ve[h, g] = (1.0 - alpha) * VE[s, h, g] + alpha * ve[h, g]
-        bad = x_from_ve(ve, goal_weight, goal_count, zeta, x)
+        for a in range(n_ar):
+            Q[s, a] = (1.0 - alpha) * Q[s, a] + alpha * q[a] if relax else q[a]
+        power_law_state(Q, s, beta_r, PI)
+        ve_backup(s, ptr, succ, prob, n_ar, n_ah, pfgf, achf, VEf, gamma_h, PI, vef, tmp)
+        if relax:
+            for m in range(M):
+                vef[m] = (1.0 - alpha) * VEf[s, m] + alpha * vef[m]
+        bad = x_from_ve(ve3, 0, goal_weight, goal_count, zeta, x)
         if bad >= 0:
             err[0] = ST_X_ZERO
             err[1] = s * H + bad
             return
+        for m in range(M):
+            VEf[s, m] = round_fp16(vef[m]) if fp16 else vef[m]
         for h in range(H):
-            for g in range(G):
-                VE[s, h, g] = round_fp16(ve[h, g]) if fp16 else ve[h, g]
-            X[s, h] = x[h] if alpha == 1.0 else (1.0 - alpha) * X[s, h] + alpha * x[h]
+            X[s, h] = (1.0 - alpha) * X[s, h] + alpha * x[h] if relax else x[h]
         u = u_from_x(x, xi, eta)
-        U[s] = u if alpha == 1.0 else (1.0 - alpha) * U[s] + alpha * u
-        v = c_r * U[s] + soft_value(PI[s], Q[s])
-        V[s] = v if alpha == 1.0 else (1.0 - alpha) * V[s] + alpha * v
+        U[s] = (1.0 - alpha) * U[s] + alpha * u if relax else u
+        v = c_r * U[s] + soft_value(PI, Q, s)
+        V[s] = (1.0 - alpha) * V[s] + alpha * v if relax else v
 
 
 @kernel
@@ -193,24 +214,34 @@ def jacobi_map(terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach, goal_w
     S = Q.shape[0]
     H = VE.shape[1]
     G = VE.shape[2]
-    ve = np.empty((H, G))
-    tmp = np.empty((H, G))
+    M = H * G
+    VEf = VE.reshape(S, M)
+    achf = ach.reshape(S, M)
+    pfgf = prof_fg.reshape(S, M, n_ah)
+    VE2f = VE2.reshape(S, M)
+    vef = np.empty(M)
+    tmp = np.empty((n_ah, M))
     x = np.empty(H)
+    xin = np.empty(H)
     for s in range(S):
         if terminal[s]:
             set_terminal(s, terminal_v_r, Q2, PI2, VE2, X2, U2, V2)
             continue
         q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, Q2[s])
-        power_law_row(Q[s], beta_r, PI2[s])
-        ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, goal_count, VE, gamma_h, PI2[s], ve, tmp)
-        VE2[s, :, :] = ve
-        bad = x_from_ve(VE[s], goal_weight, goal_count, zeta, x)
+        power_law_state(Q, s, beta_r, PI2)
+        ve_backup(s, ptr, succ, prob, n_ar, n_ah, pfgf, achf, VEf, gamma_h, PI2, vef, tmp)
+        for m in range(M):
+            VE2f[s, m] = vef[m]
+        bad = x_from_ve(VE, s, goal_weight, goal_count, zeta, x)
         if bad >= 0 and err[0] == ST_OK:
             err[0] = ST_X_ZERO
             err[1] = s * H + bad
-        X2[s, :] = x
-        U2[s] = u_from_x(X[s], xi, eta)
-        V2[s] = c_r * U[s] + soft_value(PI2[s], Q[s])
+        for h in range(H):
+            X2[s, h] = x[h]
+        for h in range(H):
+            xin[h] = X[s, h]
+        U2[s] = u_from_x(xin, xi, eta)
+        V2[s] = c_r * U[s] + soft_value(PI2, Q, s)
 
 
 @kernel
@@ -223,7 +254,7 @@ def xu_from_ve(terminal, VE, goal_weight, goal_count, zeta, xi, eta, X, U, err):
             for h in range(H):
                 X[s, h] = np.nan
             continue
-        bad = x_from_ve(VE[s], goal_weight, goal_count, zeta, X[s])
+        bad = x_from_ve(VE, s, goal_weight, goal_count, zeta, X[s])
         if bad >= 0:
             if err[0] == ST_OK:
                 err[0] = ST_X_ZERO
