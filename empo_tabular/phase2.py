@@ -13,6 +13,7 @@ from ._continuation import ConvergenceError, InvalidIterate, continuation, newto
 from ._kernels import jacobian as _kj
 from ._kernels import phase2 as _k2
 from ._kernels import world as _kw
+from ._parallel import n_chunks, use_parallel
 from ._validation import check_scalar_range
 from .params import EmpoParams
 from .phase1 import HumanPrior, check_numerics
@@ -142,7 +143,7 @@ def phase2_residuals(world: TabularWorld, prior: HumanPrior, params: EmpoParams,
 
 def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, numerics: str = "float64", *,
                  method: str = "auto", tol: float = 1e-11, strict: bool = True, max_sweeps: int = 200_000,
-                 progress: bool = False) -> Phase2Solution:
+                 progress: bool = False, parallel="auto") -> Phase2Solution:
     """Solve equations (4)-(9) exactly.
 
     For every non-terminal state ``s``::
@@ -183,6 +184,9 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         Picard only: sweep budget over the whole continuation.
     progress : bool
         Picard only: show a tqdm progress bar.
+    parallel : {"auto", True, False}
+        Backward sweep: process the states of one height on all Numba
+        threads ("auto": from 1000 states on).  Bit-identical results.
 
     Returns
     -------
@@ -223,7 +227,7 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
                          "it needs an acyclic world and method='backward_sweep' (or 'auto')")
     t0 = time.perf_counter()
     if method == "backward_sweep":
-        sol = _backward_sweep(world, prior, params, fp16)
+        sol = _backward_sweep(world, prior, params, fp16, parallel)
     elif method == "newton":
         sol = _solve_newton(world, prior, params, tol)
     else:
@@ -254,12 +258,17 @@ def _empty_arrays(world):
             np.zeros(S))
 
 
-def _backward_sweep(world, prior, params, fp16):
+def _backward_sweep(world, prior, params, fp16, parallel):
     Q, PI, VE, X, U, V = _empty_arrays(world)
     err = np.zeros(2, dtype=np.int64)
-    order = world.topological_order[::-1].copy()
-    _k2.gauss_seidel_sweep(order, *_world_args(world, prior), *_param_args(params), params.terminal_v_r, fp16, 1.0,
-                           Q, PI, VE, X, U, V, err)
+    if use_parallel(world.n_states, parallel):
+        level_ptr, level_states = world.levels
+        _k2.backward_levels(level_ptr, level_states, n_chunks(), *_world_args(world, prior), *_param_args(params),
+                            params.terminal_v_r, fp16, Q, PI, VE, X, U, V, err)
+    else:
+        order = world.topological_order[::-1].copy()
+        _k2.gauss_seidel_sweep(order, *_world_args(world, prior), *_param_args(params), params.terminal_v_r, fp16,
+                               1.0, Q, PI, VE, X, U, V, err)
     _raise_status(err, world.n_humans)
     return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params, betas=[params.beta_r])
 

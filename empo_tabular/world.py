@@ -269,6 +269,7 @@ class TabularWorld:
         self.topological_order = _readonly(order) if self.is_acyclic else None
         self._achieved_sgh = None
         self._checksum = None
+        self._levels = None
 
     # ------------------------------------------------------------------ views
     @property
@@ -307,6 +308,24 @@ class TabularWorld:
         mask = np.zeros(self.n_states, dtype=np.bool_)
         _kw.reachable_from(self.trans_ptr, self.trans_succ, self.n_states, self.n_ar * self.n_ah, start, mask)
         return mask
+
+    @property
+    def levels(self):
+        """``(level_ptr, level_states)``: states grouped by height (acyclic worlds only, cached).
+
+        The height of a state is 0 without successors and ``1 + max`` over its
+        successors otherwise; states of one height depend only on lower
+        heights, so backward induction may process a level in parallel.
+        """
+        if self.topological_order is None:
+            raise ValueError("levels are defined for acyclic worlds only; this world has a cycle")
+        if self._levels is None:
+            h = np.zeros(self.n_states, dtype=np.int64)
+            _kw.heights(self.topological_order, self.trans_ptr, self.trans_succ, self.n_ar * self.n_ah, h)
+            states = np.argsort(h, kind="stable").astype(np.int64)
+            ptr = np.concatenate([[0], np.cumsum(np.bincount(h))]).astype(np.int64)
+            self._levels = (_readonly(ptr), _readonly(states))
+        return self._levels
 
     @property
     def checksum(self) -> str:

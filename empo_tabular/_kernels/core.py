@@ -19,7 +19,7 @@ from . import kernel
 TIE_RTOL = 1e-12
 
 
-@kernel
+@kernel(inline="always")
 def round_fp16(x):
     """Round a float64 to the nearest IEEE binary16 value (ties to even)."""
     if x == 0.0 or not np.isfinite(x):
@@ -79,7 +79,7 @@ def power_law_row(q, beta, out):
         out[a] /= tot
 
 
-@kernel
+@kernel(inline="always")
 def softmax_row(x, n, beta, out):
     """Boltzmann policy over the first ``n`` entries of ``x``; the rest of ``out`` is 0.
 

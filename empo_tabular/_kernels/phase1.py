@@ -14,12 +14,13 @@ uniform unless ``use_belief``, in which case human ``j`` is believed to play
 ``belief[s, j, a_j]`` independently.
 """
 import numpy as np
+from numba import prange
 
 from . import kernel
 from .core import round_fp16, softmax_row
 
 
-@kernel
+@kernel(inline="always")
 def others_weight(s, h, k, hprof, belief, use_belief, uniform_w):
     """Probability of the other humans' part of joint profile ``k``."""
     if not use_belief:
@@ -66,43 +67,136 @@ def q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h
         out_q[a] += mu * best
 
 
+@kernel(inline="always")
+def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h, belief,
+                 use_belief, fp16, sign, achf, VMr, VMw, PI, t, best, Q, q, pi):
+    """The Phase 1 backup at one state for all goals of all humans (flat index ``m = h * G + g``).
+
+    For every joint human profile ``k`` and robot action the row is read
+    once, giving ``t[m] = sum_s' T [1_g(s') + (1 - 1_g(s')) gamma_h V(s', m)]``;
+    the worst case over robot actions (``sign = -1``: best case) is kept per
+    ``m`` and ``Q[m, a_h]`` accumulates it with the other humans' weight.
+    ``t, best, Q, q, pi`` are scratch.
+    """
+    H = hprof.shape[1]
+    G = PI.shape[2]
+    A = PI.shape[3]
+    M = H * G
+    if terminal[s]:
+        for m in range(M):
+            VMw[s, m] = 0.0
+        for h in range(H):
+            for g in range(G):
+                for a in range(A):
+                    PI[s, h, g, a] = 0.0
+        return
+    for m in range(M):
+        for a in range(A):
+            Q[m, a] = 0.0
+    for k in range(n_ah):
+        for m in range(M):
+            best[m] = np.inf
+        for ar in range(n_ar):
+            r = (s * n_ar + ar) * n_ah + k
+            lo = ptr[r]
+            hi = ptr[r + 1]
+            j = succ[lo]
+            p = round_fp16(prob[lo]) if fp16 else prob[lo]
+            pg = p * gamma_h
+            if hi - lo == 1:  # deterministic row: no accumulation needed
+                sp = sign * p
+                spg = sign * pg
+                for m in range(M):
+                    v = sp if achf[j, m] else spg * VMr[j, m]
+                    best[m] = v if v < best[m] else best[m]
+                continue
+            for m in range(M):
+                t[m] = p if achf[j, m] else pg * VMr[j, m]
+            for i in range(lo + 1, hi):
+                j = succ[i]
+                p = round_fp16(prob[i]) if fp16 else prob[i]
+                pg = p * gamma_h
+                for m in range(M):
+                    t[m] += p if achf[j, m] else pg * VMr[j, m]
+            for m in range(M):
+                v = sign * t[m]
+                best[m] = v if v < best[m] else best[m]
+        for h in range(H):
+            mu = others_weight(s, h, k, hprof, belief, use_belief, n_own_h[h] / n_ah)
+            if mu == 0.0:
+                continue
+            a = hprof[k, h]
+            for g in range(goal_count[h]):
+                m = h * G + g
+                Q[m, a] += mu * (sign * best[m])
+    for h in range(H):
+        n_own = n_own_h[h]
+        for g in range(G):
+            m = h * G + g
+            if g >= goal_count[h] or achf[s, m]:
+                VMw[s, m] = 0.0
+                for a in range(A):
+                    PI[s, h, g, a] = 0.0
+                if g < goal_count[h]:
+                    PI[s, h, g, 0] = 1.0
+                continue
+            for a in range(A):
+                q[a] = Q[m, a]
+            softmax_row(q, n_own, beta_h, pi)
+            v = 0.0
+            for a in range(n_own):
+                v += pi[a] * q[a]
+            for a in range(A):
+                PI[s, h, g, a] = pi[a]
+            VMw[s, m] = round_fp16(v) if fp16 else v
+
+
 @kernel
 def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, goal_count,
                  gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM_read, VM_write, PI):
-    """Apply the Phase 1 backup at every state of ``order`` (in that order).
+    """Apply the Phase 1 backup (:func:`phase1_state`) at every state of ``order``, in that order.
 
     ``VM_read`` is read for successors and ``VM_write`` written; pass the same
     array for an in-place (Gauss-Seidel / backward induction) sweep.  With
     ``fp16`` the stored V_h^m and the transition probabilities are rounded
     to half precision.  ``PI[s, h, g, :]`` receives the policy.
     """
-    H = hprof.shape[1]
+    S = VM_read.shape[0]
+    M = hprof.shape[1] * VM_read.shape[2]
     A = PI.shape[3]
-    q = np.empty(A)
-    arg = np.empty(n_ah, dtype=np.int64)
-    pi = np.empty(A)
+    VMr = VM_read.reshape(S, M)
+    VMw = VM_write.reshape(S, M)
+    achf = ach.reshape(S, M)
+    t, best, Q, q, pi = np.empty(M), np.empty(M), np.empty((M, A)), np.empty(A), np.empty(A)
+    sign = -1.0 if optimistic else 1.0
     for idx in range(order.shape[0]):
-        s = order[idx]
-        for h in range(H):
-            n_own = n_own_h[h]
-            uniform_w = n_own / n_ah
-            for g in range(goal_count[h]):
-                if terminal[s] or ach[s, h, g]:
-                    VM_write[s, h, g] = 0.0
-                    for a in range(A):
-                        PI[s, h, g, a] = 0.0
-                    if not terminal[s]:
-                        PI[s, h, g, 0] = 1.0
-                    continue
-                q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM_read, gamma_h, belief,
-                        use_belief, uniform_w, fp16, optimistic, q, arg)
-                softmax_row(q, n_own, beta_h, pi)
-                v = 0.0
-                for a in range(n_own):
-                    v += pi[a] * q[a]
-                for a in range(A):
-                    PI[s, h, g, a] = pi[a]
-                VM_write[s, h, g] = round_fp16(v) if fp16 else v
+        phase1_state(order[idx], terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
+                     belief, use_belief, fp16, sign, achf, VMr, VMw, PI, t, best, Q, q, pi)
+
+
+@kernel(parallel=True)
+def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach,
+                  goal_count, gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM, PI):
+    """Backward induction level by level, the states of one level split over ``n_chunks`` threads.
+
+    ``level_states[level_ptr[L]:level_ptr[L + 1]]`` are the states of height
+    ``L`` (all their successors have smaller heights), so within a level the
+    backups are independent and the result equals the serial sweep bit for bit.
+    """
+    S = VM.shape[0]
+    M = hprof.shape[1] * VM.shape[2]
+    A = PI.shape[3]
+    VMf = VM.reshape(S, M)
+    achf = ach.reshape(S, M)
+    sign = -1.0 if optimistic else 1.0
+    for L in range(level_ptr.shape[0] - 1):
+        lo = level_ptr[L]
+        n = level_ptr[L + 1] - lo
+        for c in prange(n_chunks):
+            t, best, Q, q, pi = np.empty(M), np.empty(M), np.empty((M, A)), np.empty(A), np.empty(A)
+            for idx in range(lo + (n * c) // n_chunks, lo + (n * (c + 1)) // n_chunks):
+                phase1_state(level_states[idx], terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count,
+                             gamma_h, beta_h, belief, use_belief, fp16, sign, achf, VMf, VMf, PI, t, best, Q, q, pi)
 
 
 @kernel
@@ -187,19 +281,22 @@ def build_profiles(terminal, hprof, goal_count, goal_weight, PI, out_prof, out_p
     ``m_h(a|s) = normalise(sum_g w_hg pi_h(a|s,g))``,
     ``P(k|s) = prod_h m_h(k_h|s)`` and
     ``P_hg(k|s) = normalise(pi_h(.|s,g))[k_h] * prod_{j != h} m_j(k_j|s)``.
-    Terminal states get zero rows.
+    Terminal states and padding goals get zero rows.
     """
     S = PI.shape[0]
     H = PI.shape[1]
+    G = out_prof_fg.shape[2]
     A = PI.shape[3]
     n_ah = hprof.shape[0]
     marg = np.zeros((H, A))
+    others = np.empty((H, n_ah))
+    npi = np.empty(A)
     for s in range(S):
         if terminal[s]:
             for k in range(n_ah):
                 out_prof[s, k] = 0.0
                 for h in range(H):
-                    for g in range(out_prof_fg.shape[2]):
+                    for g in range(G):
                         out_prof_fg[s, h, g, k] = 0.0
             continue
         for h in range(H):
@@ -217,8 +314,14 @@ def build_profiles(terminal, hprof, goal_count, goal_weight, PI, out_prof, out_p
             for h in range(H):
                 p *= marg[h, hprof[k, h]]
             out_prof[s, k] = p
+            for h in range(H):
+                o = 1.0
+                for j in range(H):
+                    if j != h:
+                        o *= marg[j, hprof[k, j]]
+                others[h, k] = o
         for h in range(H):
-            for g in range(out_prof_fg.shape[2]):
+            for g in range(G):
                 if g >= goal_count[h]:
                     for k in range(n_ah):
                         out_prof_fg[s, h, g, k] = 0.0
@@ -226,9 +329,7 @@ def build_profiles(terminal, hprof, goal_count, goal_weight, PI, out_prof, out_p
                 tot = 0.0
                 for a in range(A):
                     tot += PI[s, h, g, a]
+                for a in range(A):
+                    npi[a] = PI[s, h, g, a] / tot
                 for k in range(n_ah):
-                    p = PI[s, h, g, hprof[k, h]] / tot
-                    for j in range(H):
-                        if j != h:
-                            p *= marg[j, hprof[k, j]]
-                    out_prof_fg[s, h, g, k] = p
+                    out_prof_fg[s, h, g, k] = npi[hprof[k, h]] * others[h, k]

@@ -21,6 +21,7 @@ Status codes returned by kernels: 0 ok, 1 ``X_h = 0`` (index = s * H + h).
 import math
 
 import numpy as np
+from numba import prange
 
 from . import kernel
 from .core import power_law_state, round_fp16
@@ -129,7 +130,7 @@ def soft_value(PI, Q, s):
     return acc
 
 
-@kernel
+@kernel(inline="always")
 def set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V):
     """Terminal conventions: V_r = terminal_v_r, V_h^e = 0, Q/X/U = NaN, pi = 0."""
     V[s] = terminal_v_r
@@ -141,6 +142,43 @@ def set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V):
         X[s, h] = np.nan
         for g in range(VE.shape[2]):
             VE[s, h, g] = 0.0
+
+
+@kernel(inline="always")
+def gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count, pp, fp16,
+             Q, PI, VE, VEf, X, U, V, q, vef, ve3, tmp, x):
+    """Chain-order update of one state (see :func:`gauss_seidel_sweep`); returns the human with X_h = 0, or -1.
+
+    ``pp = [beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha]`` (packed so that the
+    function stays inlinable into parallel loops).
+    """
+    beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha = (pp[0], pp[1], pp[2], pp[3], pp[4], pp[5],
+                                                                         pp[6], pp[7], pp[8])
+    M = VEf.shape[1]
+    if terminal[s]:
+        set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
+        return -1
+    relax = alpha != 1.0
+    q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, q)
+    for a in range(n_ar):
+        Q[s, a] = (1.0 - alpha) * Q[s, a] + alpha * q[a] if relax else q[a]
+    power_law_state(Q, s, beta_r, PI)
+    ve_backup(s, ptr, succ, prob, n_ar, n_ah, pfgf, achf, VEf, gamma_h, PI, vef, tmp)
+    if relax:
+        for m in range(M):
+            vef[m] = (1.0 - alpha) * VEf[s, m] + alpha * vef[m]
+    bad = x_from_ve(ve3, 0, goal_weight, goal_count, zeta, x)
+    if bad >= 0:
+        return bad
+    for m in range(M):
+        VEf[s, m] = round_fp16(vef[m]) if fp16 else vef[m]
+    for h in range(x.shape[0]):
+        X[s, h] = (1.0 - alpha) * X[s, h] + alpha * x[h] if relax else x[h]
+    u = u_from_x(x, xi, eta)
+    U[s] = (1.0 - alpha) * U[s] + alpha * u if relax else u
+    v = c_r * U[s] + soft_value(PI, Q, s)
+    V[s] = (1.0 - alpha) * V[s] + alpha * v if relax else v
+    return -1
 
 
 @kernel
@@ -156,47 +194,61 @@ def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_
     relaxed Q_r).  In acyclic worlds one sweep in reverse topological order
     with ``alpha = 1`` is the exact backward induction.  ``fp16`` rounds the
     stored V_h^e to half precision (the reference's storage); X_h then uses
-    the unrounded value.  Returns ``(status, index)``.
+    the unrounded value.  Reports ``X_h = 0`` through ``err``.
     """
     S = VE.shape[0]
     H = VE.shape[1]
-    G = VE.shape[2]
-    M = H * G
+    M = H * VE.shape[2]
     VEf = VE.reshape(S, M)
     achf = ach.reshape(S, M)
     pfgf = prof_fg.reshape(S, M, n_ah)
-    relax = alpha != 1.0
-    q = np.empty(n_ar)
-    vef = np.empty(M)
-    ve3 = vef.reshape(1, H, G)
-    tmp = np.empty((n_ah, M))
-    x = np.empty(H)
+    q, vef, tmp, x = np.empty(n_ar), np.empty(M), np.empty((n_ah, M)), np.empty(H)
+    ve3 = vef.reshape(1, H, VE.shape[2])
+    pp = np.array([beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha])
     for idx in range(order.shape[0]):
         s = order[idx]
-        if terminal[s]:
-            set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
-            continue
-        q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, V, gamma_r, q)
-        for a in range(n_ar):
-            Q[s, a] = (1.0 - alpha) * Q[s, a] + alpha * q[a] if relax else q[a]
-        power_law_state(Q, s, beta_r, PI)
-        ve_backup(s, ptr, succ, prob, n_ar, n_ah, pfgf, achf, VEf, gamma_h, PI, vef, tmp)
-        if relax:
-            for m in range(M):
-                vef[m] = (1.0 - alpha) * VEf[s, m] + alpha * vef[m]
-        bad = x_from_ve(ve3, 0, goal_weight, goal_count, zeta, x)
+        bad = gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count, pp, fp16,
+                       Q, PI, VE, VEf, X, U, V, q, vef, ve3, tmp, x)
         if bad >= 0:
             err[0] = ST_X_ZERO
             err[1] = s * H + bad
             return
-        for m in range(M):
-            VEf[s, m] = round_fp16(vef[m]) if fp16 else vef[m]
-        for h in range(H):
-            X[s, h] = (1.0 - alpha) * X[s, h] + alpha * x[h] if relax else x[h]
-        u = u_from_x(x, xi, eta)
-        U[s] = (1.0 - alpha) * U[s] + alpha * u if relax else u
-        v = c_r * U[s] + soft_value(PI, Q, s)
-        V[s] = (1.0 - alpha) * V[s] + alpha * v if relax else v
+
+
+@kernel(parallel=True)
+def backward_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach,
+                    goal_weight, goal_count, beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, fp16,
+                    Q, PI, VE, X, U, V, err):
+    """Backward induction level by level, each level split over ``n_chunks`` threads.
+
+    Same result as :func:`gauss_seidel_sweep` in reverse topological order,
+    bit for bit: the states of one height only read lower heights.
+    """
+    S = VE.shape[0]
+    H = VE.shape[1]
+    M = H * VE.shape[2]
+    VEf = VE.reshape(S, M)
+    achf = ach.reshape(S, M)
+    pfgf = prof_fg.reshape(S, M, n_ah)
+    bad_at = np.full(n_chunks, -1, dtype=np.int64)
+    pp = np.array([beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, 1.0])
+    for L in range(level_ptr.shape[0] - 1):
+        lo = level_ptr[L]
+        n = level_ptr[L + 1] - lo
+        for c in prange(n_chunks):
+            q, vef, tmp, x = np.empty(n_ar), np.empty(M), np.empty((n_ah, M)), np.empty(H)
+            ve3 = vef.reshape(1, H, VE.shape[2])
+            for idx in range(lo + (n * c) // n_chunks, lo + (n * (c + 1)) // n_chunks):
+                s = level_states[idx]
+                bad = gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count,
+                               pp, fp16, Q, PI, VE, VEf, X, U, V, q, vef, ve3, tmp, x)
+                if bad >= 0 and bad_at[c] < 0:
+                    bad_at[c] = s * H + bad
+        for c in range(n_chunks):
+            if bad_at[c] >= 0:
+                err[0] = ST_X_ZERO
+                err[1] = bad_at[c]
+                return
 
 
 @kernel

@@ -157,3 +157,19 @@ def distinct_successor_counts(ptr, succ, n_states, n_rows_per_state):
         if m > best:
             best = m
     return best, total
+
+
+@kernel
+def heights(order, ptr, succ, n_rows_per_state, out_height):
+    """Height of every state of an acyclic world: 0 without successors, else 1 + max over successors.
+
+    ``order`` is a topological order; states are processed in reverse.
+    """
+    for idx in range(order.shape[0] - 1, -1, -1):
+        s = order[idx]
+        h = -1
+        for r in range(s * n_rows_per_state, (s + 1) * n_rows_per_state):
+            for i in range(ptr[r], ptr[r + 1]):
+                if out_height[succ[i]] > h:
+                    h = out_height[succ[i]]
+        out_height[s] = h + 1
