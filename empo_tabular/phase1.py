@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ._continuation import ConvergenceError, InvalidIterate, continuation, newton
+from ._continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
 from ._kernels import phase1 as _k1
 from ._kernels import world as _kw
 from ._parallel import n_chunks, use_parallel
@@ -236,6 +236,7 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     vals = np.empty(cap)
     PI = np.zeros((S, H, G, A))
     eye = sp.identity(n, format="csr")
+    linear = LinearSolver()
 
     def apply(beta, z):
         out = np.empty((S, H, G))
@@ -256,7 +257,7 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
             return eye - J
 
         return newton(residual, jacobian, z0, tol=tol, polish=(beta == params.beta_h),
-                      monotone=math.isfinite(beta))
+                      monotone=math.isfinite(beta), linear=linear)
 
     out = continuation(solve_at, np.zeros(n), params.beta_h)
     VM = out.z.reshape(S, H, G).copy()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ._continuation import ConvergenceError, InvalidIterate, continuation, newton, solve_linear
+from ._continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton, solve_linear
 from ._kernels import jacobian as _kj
 from ._kernels import phase2 as _k2
 from ._kernels import world as _kw
@@ -405,6 +405,7 @@ def jacobian_blocks(world, prior, params, beta, Q, VE, X, max_succ, caps) -> dic
 
 def _solve_newton(world, prior, params, tol):
     system = _NewtonSystem(world, prior, params)
+    linear = LinearSolver()
 
     def solve_at(beta, z0):
         def residual(z):
@@ -412,7 +413,7 @@ def _solve_newton(world, prior, params, tol):
             return r, norm
 
         return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol,
-                      polish=(beta == params.beta_r), monotone=math.isfinite(beta))
+                      polish=(beta == params.beta_r), monotone=math.isfinite(beta), linear=linear)
 
     out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
     Q, VE, V = system.split(out.z)
