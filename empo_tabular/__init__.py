@@ -11,10 +11,12 @@ solve_phase1, HumanPrior                 Phase 1 (human policy prior)
 solve_phase2, Phase2Solution             Phase 2 (exact arrays)
 phase2_residuals                         residual of every equation
 power_law_policy                         the robot's power-law policy
+analyze_map, find_fixed_points           generic contraction analysis of any map
 """
 __version__ = "0.1.0"
 
 from ._continuation import ConvergenceError
+from .contraction import analyze_map, find_fixed_points
 from .params import EmpoParams
 from .phase1 import HumanPrior, solve_phase1
 from .phase2 import Phase2Solution, XhZeroError, phase2_residuals, solve_phase2
@@ -29,6 +31,8 @@ __all__ = [
     "Phase2Solution",
     "TabularWorld",
     "XhZeroError",
+    "analyze_map",
+    "find_fixed_points",
     "load_world",
     "phase2_residuals",
     "power_law_policy",
