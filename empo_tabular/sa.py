@@ -227,6 +227,7 @@ class _Run:
         ip[_ks.IP_LRCLOCK] = c.lr_clock == "visits"
         ip[_ks.IP_N0] = c.lr_visits_constant
         ip[_ks.IP_S0] = w.initial_state
+        ip[_ks.IP_RAMP_EVERY] = max(1, self.ramp // 256)
         for i, q in enumerate(QUANTITIES):
             interval = getattr(c, f"{q}_target_update_interval")
             ip[_ks.IP_INT0 + i] = interval

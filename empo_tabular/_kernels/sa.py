@@ -6,7 +6,11 @@ target from the *target tables* and their caches, and moves the online
 tables ``x <- x + lr (target - x)``.  Targets at one state are all computed
 before any update at that state.  Caches (per state, from the target
 tables): ``PIt`` = power law of ``Qt`` at the beta_r in force when the row
-was refreshed, ``Ut`` = U_r, ``Vdt`` = V_r used in Q_r targets.
+was refreshed, ``Ut`` = U_r, ``Vdt`` = V_r used in Q_r targets.  A visited
+row is refreshed after its update; all rows are refreshed after target
+copies, after synchronous steps, every ``ip[IP_RAMP_EVERY]`` steps of the
+beta_r ramp and at its end, so that once beta_r is final every cached policy
+uses it.
 
 Packed arguments (indices below): ``ip`` int64 settings, ``fp`` float64
 settings, ``ctr`` int64 counters (mutable), ``rng`` uint64[4] state.
@@ -24,7 +28,8 @@ IP_MODE, IP_VISIT, IP_XL, IP_UL, IP_VL, IP_KSEP, IP_XTGT, IP_GASSIGN, IP_EPLEN =
 IP_E1, IP_E2, IP_E3, IP_E4, IP_E5, IP_F, IP_LRCLOCK, IP_N0, IP_S0 = 9, 10, 11, 12, 13, 14, 15, 16, 17
 IP_INT0 = 18  # five target intervals: ve, x, u, q, v
 IP_ALIAS0 = 23  # five alias flags (target table is the online table)
-IP_SIZE = 28
+IP_RAMP_EVERY = 28  # full cache refresh every that many steps of the beta_r ramp
+IP_SIZE = 29
 # fp
 FP_GR, FP_GH, FP_ZETA, FP_XI, FP_ETA, FP_CR, FP_TV, FP_XFLOOR, FP_GRESAMPLE, FP_TAU, FP_OMEGA = range(11)
 FP_SIZE = 11
@@ -406,6 +411,10 @@ def sa_chunk(n_steps, ip, fp, ctr, rng, beta, lr, lr_base, eps_r, eps_h,
     for step in range(n_steps):
         t = ctr[C_T]
         b = beta[step]
+        if t >= ip[IP_E5] and t <= ip[IP_F] and ((t - ip[IP_E5]) % ip[IP_RAMP_EVERY] == 0 or t == ip[IP_F]):
+            # beta_r is changing: bring every state's cached policy up to date (a rule on t alone,
+            # so chunking and resuming do not change the bits)
+            refresh_all(live, b, ip, fp, goal_weight, goal_count, Qt, VEt, Xt, Yt, Vt, PIt, Ut, Vdt, xbuf)
         for idx in range(n_visit):
             # pick the state; synchronous steps keep one target row per state
             row = 0
