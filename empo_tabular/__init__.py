@@ -12,6 +12,8 @@ solve_phase2, Phase2Solution             Phase 2 (exact arrays)
 phase2_residuals                         residual of every equation
 power_law_policy                         the robot's power-law policy
 analyze_map, find_fixed_points           generic contraction analysis of any map
+SAConfig, run_sa, SAResult, diagnose     two-timescale SA on exact tables
+save_result, load_result                 results that last (.npz + .json)
 """
 __version__ = "0.1.0"
 
@@ -21,7 +23,11 @@ from .params import EmpoParams
 from .phase1 import HumanPrior, solve_phase1
 from .phase2 import Phase2Solution, XhZeroError, phase2_residuals, solve_phase2
 from .policy import power_law_policy
+from .persist import load_result, save_result
 from .random_worlds import random_world
+from .sa import SAResult, run_sa
+from .sa_config import SAConfig
+from .sa_diagnose import diagnose
 from .world import TabularWorld, load_world
 
 __all__ = [
@@ -29,14 +35,20 @@ __all__ = [
     "EmpoParams",
     "HumanPrior",
     "Phase2Solution",
+    "SAConfig",
+    "SAResult",
     "TabularWorld",
     "XhZeroError",
     "analyze_map",
+    "diagnose",
     "find_fixed_points",
+    "load_result",
     "load_world",
     "phase2_residuals",
     "power_law_policy",
     "random_world",
+    "run_sa",
+    "save_result",
     "solve_phase1",
     "solve_phase2",
 ]
