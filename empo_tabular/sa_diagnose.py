@@ -100,6 +100,13 @@ def _tail(trace) -> np.ndarray:
     return idx[idx.size // 2:]
 
 
+def _noise_note(cfg) -> str:
+    if cfg.mode == "sampled" and cfg.lr_schedule == "constant":
+        return ("; with sampled targets and a constant rate the error also fluctuates at a noise floor: "
+                "use a decaying schedule")
+    return ""
+
+
 def diagnose(result, tol: float = 1e-6) -> Diagnosis:
     """Diagnose an :class:`~empo_tabular.sa.SAResult` with the note's monitoring table.
 
@@ -145,7 +152,7 @@ def diagnose(result, tol: float = 1e-6) -> Diagnosis:
     if q_key in osc:
         diag.findings.append(Finding(
             "Q_r oscillating", "its tail error flips direction at most records without net progress",
-            "Q_r changing too fast", f"reduce lr_q_r (now {cfg.lr_q_r:g})"))
+            "Q_r changing too fast", f"reduce lr_q_r (now {cfg.lr_q_r:g})" + _noise_note(cfg)))
     if has_exact and "U_r" in logs and "Q_r" in logs:
         ratio = np.median(10.0 ** (logs["U_r"] - logs["Q_r"]))
         if ratio > 3.0 and final["U_r"] > tol:
