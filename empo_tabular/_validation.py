@@ -5,6 +5,8 @@ offending index, so that a user can find the problem without a debugger.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import numbers
 
@@ -147,3 +149,24 @@ def check_scalar_range(x: float, name: str, *, low=None, high=None, low_open=Fal
             f"{name} must lie in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}, got {x}{meaning}"
         )
     return x
+
+
+class DictRecord:
+    """Mixin for frozen, validating dataclasses: ``replace``, ``to_dict``, ``from_dict``."""
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (``inf`` stays ``inf``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise TypeError(f"unknown {cls.__name__} field(s): {unknown}; known: {sorted(names)}")
+        return cls(**d)

@@ -5,11 +5,11 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ._validation import as_real, check_scalar_range
+from ._validation import DictRecord, as_real, check_scalar_range
 
 
 @dataclass(frozen=True)
-class EmpoParams:
+class EmpoParams(DictRecord):
     """Parameters of EMPO Phase 1 and Phase 2 (validated on construction).
 
     Parameters
@@ -83,22 +83,6 @@ class EmpoParams:
         if -self.terminal_v_r < 1e-300:
             raise ValueError(f"terminal_v_r = {self.terminal_v_r} is too close to 0 for log(-Q_r); use <= -1e-300")
 
-    def replace(self, **changes) -> "EmpoParams":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        """Plain dict of the parameters (``inf`` stays ``inf``)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EmpoParams":
-        """Inverse of :meth:`to_dict`; unknown keys raise ``TypeError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise TypeError(f"unknown EmpoParams field(s): {unknown}; known: {sorted(names)}")
-        return cls(**d)
 
     @staticmethod
     def reference_c_r(gamma_r: float) -> float:

@@ -9,10 +9,9 @@ order 0.1, not the 1e-4 of Adam on networks, and no warm-up unless asked.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from ._validation import as_int, as_real, check_scalar_range
+from ._validation import DictRecord, as_int, as_real, check_scalar_range
 from .schedules import LR_SCHEDULES, warmup_boundaries
 
 MODES = ("expected", "sampled")
@@ -24,7 +23,7 @@ QUANTITIES = ("v_h_e", "x_h", "u_r", "q_r", "v_r")
 
 
 @dataclass(frozen=True)
-class SAConfig:
+class SAConfig(DictRecord):
     """Every knob of the learning-rate note and of the reference trainer (validated).
 
     Update rule (all quantities): ``x <- x + lr_x(t) (target_x - x)``, the
@@ -202,21 +201,6 @@ class SAConfig:
         if self.x_h_target != "exact" and not self.x_h_use_network:
             raise ValueError(f"SAConfig.x_h_target={self.x_h_target!r} is a target for a learned X_h table; "
                              f"it needs x_h_use_network=True")
-
-    def replace(self, **changes) -> "SAConfig":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "SAConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise TypeError(f"unknown SAConfig field(s): {unknown}")
-        return cls(**d)
 
     @property
     def learned(self) -> dict:

@@ -109,20 +109,25 @@ def behaviour_robot(s, eps_r, PIt, rng):
 
 
 @kernel
+def draw_goal(goal_weight, goal_count, h, rng):
+    """A goal of human ``h`` drawn with probability ``w_hg / W_h``."""
+    tot = 0.0
+    for g in range(goal_count[h]):
+        tot += goal_weight[h, g]
+    u = rng_uniform(rng) * tot
+    acc = 0.0
+    for g in range(goal_count[h]):
+        acc += goal_weight[h, g]
+        if u < acc:
+            return g
+    return goal_count[h] - 1
+
+
+@kernel
 def resample_goals(goal_weight, goal_count, assigned, rng):
+    """Draw every human's assigned goal afresh."""
     for h in range(assigned.shape[0]):
-        tot = 0.0
-        for g in range(goal_count[h]):
-            tot += goal_weight[h, g]
-        u = rng_uniform(rng) * tot
-        acc = 0.0
-        pick = goal_count[h] - 1
-        for g in range(goal_count[h]):
-            acc += goal_weight[h, g]
-            if u < acc:
-                pick = g
-                break
-        assigned[h] = pick
+        assigned[h] = draw_goal(goal_weight, goal_count, h, rng)
 
 
 @kernel
@@ -206,14 +211,7 @@ def state_targets(s, kb, ar_b, sp_b, ip, fp, ptr, succ, prob, n_ar, n_ah, prof, 
                 if kind == XT_ASSIGNED:
                     g = assigned[h]
                 else:
-                    u = rng_uniform(rng) * Wh[h]
-                    acc = 0.0
-                    g = goal_count[h] - 1
-                    for gg in range(goal_count[h]):
-                        acc += goal_weight[h, gg]
-                        if u < acc:
-                            g = gg
-                            break
+                    g = draw_goal(goal_weight, goal_count, h, rng)
                 tx[h] = Wh[h] * fpow(VEt[s, h, g], fp[FP_ZETA])
     yv_targets(s, ip, fp, goal_weight, goal_count, Qt, VEt, Xt, PIt, Ut, n_ar, ty_tv, xbuf)
 
@@ -362,18 +360,7 @@ def move_trajectory(sp_b, ip, fp, ctr, terminal, ach, goal_weight, goal_count, a
         return
     for h in range(assigned.shape[0]):
         if ach[sp_b, h, assigned[h]]:
-            tot = 0.0
-            for g in range(goal_count[h]):
-                tot += goal_weight[h, g]
-            u = rng_uniform(rng) * tot
-            acc = 0.0
-            pick = goal_count[h] - 1
-            for g in range(goal_count[h]):
-                acc += goal_weight[h, g]
-                if u < acc:
-                    pick = g
-                    break
-            assigned[h] = pick
+            assigned[h] = draw_goal(goal_weight, goal_count, h, rng)
 
 
 @kernel(_nrt=False)
