@@ -25,6 +25,12 @@ started learning, last half of them), on log10 errors:
   3 while U_r is not yet within tolerance;
 * **V_h^e unstable**: V_h^e oscillates, or its error grows more than 3x above
   its minimum after Q_r started;
+* **flat under constant expected steps**: every error above tolerance
+  changed by less than 0.05 decades over the tail, and not by a steady
+  decrease at >= 80% of the records (that is a plateau); the targets are exact,
+  so this is either a limit cycle (reported as Q_r oscillating; a record
+  interval that is a multiple of the period hides the flips) or, when the
+  residual is at tolerance, a fixed point other than the exact one;
 * **plateau**: every quantity above tolerance improved by less than 30%
   over the tail without oscillating (with a constant schedule in sampled
   mode this is the noise floor, and the remedy is a decaying schedule).
@@ -100,6 +106,42 @@ def _tail(trace) -> np.ndarray:
     return idx[idx.size // 2:]
 
 
+def _stalls(diag, logs, final, tol, cfg, trace, tail):
+    """Flat or slowly falling errors: a cycle, another fixed point, noise, or rates too small."""
+    above = [k for k in logs if final[k] > tol]
+    gains = {k: logs[k][0] - logs[k][-1] for k in above}
+    if not above or any(g >= np.log10(1.0 / 0.7) for g in gains.values()):
+        return
+    deterministic = cfg.mode == "expected" and cfg.lr_schedule == "constant"
+    creeping = all(gains[k] > 0 and np.mean(np.diff(logs[k]) < 0.0) >= 0.8 for k in above)  # steady, slow
+    if deterministic and not creeping and all(abs(g) < 0.05 for g in gains.values()):
+        # constant steps on exact targets: a flat error is a limit cycle (seen at the record
+        # interval, which can hide a period-2 flip) or a fixed point other than the exact one
+        res = np.asarray(trace["residual"], dtype=np.float64)[tail]
+        if np.isfinite(res[-1]) and res[-1] <= max(tol, 1e-9):
+            diag.findings.append(Finding(
+                "stuck at another fixed point", f"the equations hold (residual {res[-1]:.1e}) but the error "
+                f"vs the exact solution stays at {max(final[k] for k in above):.1e}",
+                "the coupled equations have several fixed points at this beta_r; SA found one off the branch "
+                "that continuation from beta_r = 0 follows",
+                "start from beta_r = 0 and ramp slowly (beta_r_rampup_steps), or start from a nearby exact "
+                "solution; see analyze_contraction for the fixed points"))
+        else:
+            diag.findings.append(Finding(
+                "Q_r oscillating", f"error and residual ({res[-1]:.1e}) stay flat under constant steps: "
+                "a limit cycle (the record interval can hide a period-2 flip)",
+                "Q_r changing too fast", f"reduce lr_q_r (now {cfg.lr_q_r:g}) or make the evaluators faster"))
+        return
+    if cfg.mode == "sampled" and cfg.lr_schedule == "constant":
+        remedy = ("sampled targets with a constant rate stall at a noise floor: use a decaying schedule "
+                  "(constant_then_1_over_t, or polynomial with exponent in (1/2, 1])")
+    else:
+        remedy = "increase all learning rates proportionally (or run longer)"
+    diag.findings.append(Finding(
+        "all plateau", f"{', '.join(above)} improved by less than 30% over the tail",
+        "learning rates too small for the remaining distance", remedy))
+
+
 def _noise_note(cfg) -> str:
     if cfg.mode == "sampled" and cfg.lr_schedule == "constant":
         return ("; with sampled targets and a constant rate the error also fluctuates at a noise floor: "
@@ -145,8 +187,8 @@ def diagnose(result, tol: float = 1e-6) -> Diagnosis:
         diag.findings.append(Finding(
             "diverging", f"error of {', '.join(bad)} grew >10x above its tail minimum (or became non-finite)",
             "the coupled map does not contract at these step sizes (beta_r too large for equal rates)",
-            "reduce lr_q_r (or separate time scales: faster U_r pathway, evaluator_updates_per_q_update > 1); "
-            "a slower beta_r ramp helps the iterate follow the branch"))
+            "reduce lr_q_r, i.e. separate the time scales by rates (U_r pathway lr_v_h_e, lr_x_h, lr_u_r "
+            "faster than lr_q_r); on exact tables k evaluator updates per Q_r update is not equivalent"))
     osc = [k for k, lg in logs.items() if _oscillates(lg)]
     q_key = "Q_r" if has_exact else "residual"
     if q_key in osc:
@@ -169,14 +211,5 @@ def diagnose(result, tol: float = 1e-6) -> Diagnosis:
                 "V_h^e unstable", "its error oscillates or grew >3x after Q_r started learning",
                 "pi_r changing rapidly", f"reduce lr_q_r (now {cfg.lr_q_r:g})"))
     if not diag.findings:
-        flat = [k for k, lg in logs.items() if final[k] > tol and lg[0] - lg[-1] < np.log10(1.0 / 0.7)]
-        if flat and len(flat) == len([k for k in logs if final[k] > tol]):
-            if cfg.mode == "sampled" and cfg.lr_schedule == "constant":
-                remedy = ("sampled targets with a constant rate stall at a noise floor: use a decaying schedule "
-                          "(constant_then_1_over_t, or polynomial with exponent in (1/2, 1])")
-            else:
-                remedy = "increase all learning rates proportionally (or run longer)"
-            diag.findings.append(Finding(
-                "all plateau", f"{', '.join(flat)} improved by less than 30% over the tail",
-                "learning rates too small for the remaining distance", remedy))
+        _stalls(diag, logs, final, tol, cfg, trace, tail)
     return diag

@@ -52,15 +52,23 @@ def test_divergence_is_flagged():
 
 
 @pytest.mark.parametrize("mode,schedule,expect", [
-    ("expected", "constant", "increase all learning rates"),
+    ("expected", "constant_then_1_over_t", "increase all learning rates"),
     ("sampled", "constant", "decaying schedule"),
 ])
 def test_plateau_remedy_depends_on_mode(mode, schedule, expect):
-    flat = np.full(N, 1e-3) * (1 + 1e-3 * np.arange(N)[::-1])
+    slow = np.geomspace(1e-3, 8e-4, N)
     cfg = SAConfig(mode=mode, lr_schedule=schedule)
-    d = diagnose(_fake(cfg, **{k: flat for k in ("Q_r", "V_h_e", "X_h", "U_r", "V_r")}))
+    d = diagnose(_fake(cfg, **{k: slow for k in ("Q_r", "V_h_e", "X_h", "U_r", "V_r")}))
     assert d.symptoms == ["all plateau"]
     assert expect in str(d)
+
+
+@pytest.mark.parametrize("residual,symptom", [(1e-2, "Q_r oscillating"), (1e-13, "stuck at another fixed point")])
+def test_flat_errors_under_constant_expected_steps(residual, symptom):
+    flat = np.full(N, 1e-2)
+    fake = _fake(SAConfig(), **{k: flat for k in ("Q_r", "V_h_e", "X_h", "U_r", "V_r")})
+    fake.trace["residual"] = np.full(N, residual)
+    assert diagnose(fake).symptoms == [symptom]
 
 
 def test_diagnose_needs_a_trace():
@@ -80,3 +88,20 @@ def test_real_runs():
     assert not d.converged and "all plateau" in d.symptoms
     no_exact = run_sa(w, prior, p, SAConfig(lr_q_r=0.5, lr_v_h_e=0.5, lr_x_h=0.5), 100_000)
     assert set(diagnose(no_exact, tol=1e-9).final_errors) == {"residual"}
+
+
+def test_unstable_equal_rates_at_high_beta_and_the_u_r_fast_remedy():
+    """shared_switch at gamma_r = 0.5, beta_r = 100: undamped equal rates cycle, a 10x faster U_r pathway converges."""
+    from empo_tabular.scenarios import get_scenario
+
+    gw, p = get_scenario("shared_switch")
+    p = p.replace(gamma_r=0.5, beta_r=100.0)
+    prior = et.solve_phase1(gw.world, p)
+    exact = et.solve_phase2(gw.world, prior, p)
+    base = SAConfig(visit="synchronous", u_r_use_network=True)
+    rates = dict(lr_v_h_e=1.0, lr_x_h=1.0, lr_u_r=1.0, lr_v_r=1.0)
+    bad = diagnose(run_sa(gw.world, prior, p, base.replace(lr_q_r=1.0, **rates), 2000, exact=exact, record_every=10))
+    assert not bad.converged and bad.findings
+    assert all("lr_q_r" in f.remedy for f in bad.findings)
+    good = diagnose(run_sa(gw.world, prior, p, base.replace(lr_q_r=0.1, **rates), 2000, exact=exact, record_every=10))
+    assert good.converged and not good.findings

@@ -12,6 +12,11 @@ plot_policy_bars       pi_r(. | s) as bars over the joint robot actions
 plot_trajectory        a rollout under the exact pi_r and the human prior
 plot_overview          a six-panel summary figure
 save_figure            save a figure, creating the folder
+
+In :mod:`empo_tabular.plotting.sa`:
+
+plot_sa_errors         error-vs-step curves of SA runs against the exact solution
+plot_experiment        one figure per learning-rate experiment (rows beta_r, columns quantities)
 """
 from .grid import (
     draw_map,
@@ -26,6 +31,7 @@ from .grid import (
     plot_trajectory,
     save_figure,
 )
+from .sa import plot_experiment, plot_sa_errors
 
 __all__ = [
     "draw_map",
@@ -35,8 +41,10 @@ __all__ = [
     "plot_intrinsic_reward",
     "plot_overview",
     "plot_policy_bars",
+    "plot_experiment",
     "plot_power",
     "plot_robot_policy",
+    "plot_sa_errors",
     "plot_trajectory",
     "save_figure",
 ]
