@@ -12,13 +12,14 @@ solve_phase2, Phase2Solution             Phase 2 (exact arrays)
 phase2_residuals                         residual of every equation
 power_law_policy                         the robot's power-law policy
 analyze_map, find_fixed_points           generic contraction analysis of any map
+analyze_contraction, ContractionReport   contraction of the Phase 2 maps versus beta_r
 SAConfig, run_sa, SAResult, diagnose     two-timescale SA on exact tables
 save_result, load_result                 results that last (.npz + .json)
 """
 __version__ = "0.1.0"
 
 from ._continuation import ConvergenceError
-from .contraction import analyze_map, find_fixed_points
+from .contraction import ContractionReport, analyze_contraction, analyze_map, find_fixed_points, load_contraction_report
 from .params import EmpoParams
 from .phase1 import HumanPrior, solve_phase1
 from .phase2 import Phase2Solution, XhZeroError, phase2_residuals, solve_phase2
@@ -31,6 +32,7 @@ from .sa_diagnose import diagnose
 from .world import TabularWorld, load_world
 
 __all__ = [
+    "ContractionReport",
     "ConvergenceError",
     "EmpoParams",
     "HumanPrior",
@@ -39,9 +41,11 @@ __all__ = [
     "SAResult",
     "TabularWorld",
     "XhZeroError",
+    "analyze_contraction",
     "analyze_map",
     "diagnose",
     "find_fixed_points",
+    "load_contraction_report",
     "load_result",
     "load_world",
     "phase2_residuals",

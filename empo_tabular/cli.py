@@ -233,10 +233,7 @@ def cmd_contraction(args) -> int:
     prior = solve_phase1(world, params)
     report = run_contraction_job(world, prior, params, args.betas, Path(args.out), maps=tuple(args.maps),
                                  progress=not args.quiet, with_sa_overlay=not args.no_sa, seed=args.seed)
-    stars = getattr(report, "beta_star", {}) or {}
-    for name, crossing in stars.items():
-        first = crossing.get("first") if isinstance(crossing, dict) else crossing
-        print(f"  beta* {name:>28s}: {'none in range' if first is None else f'{first:.4g}'}")
+    print(report.summary())
     print(f"report and figures written to {args.out}/")
     return EXIT_OK
 

@@ -8,9 +8,23 @@ predict_convergence_region   rho(I + D(a, kappa)(J - I)) on a grid of steps and 
 damped_rate                  rho((1 - alpha) I + alpha J)
 iterate_damped               x <- (1 - alpha) x + alpha F(x), with the error history
 fd_jacobian                  central-difference Jacobian (optionally in log(-x) coordinates)
+
+EMPO part:
+
+EmpoMaps                     the reduced, Jacobi and Gauss-Seidel Phase 2 maps on flat vectors + Jacobians
+analyze_contraction          indicators of those maps along the branch Q*(beta_r) -> ContractionReport
+ContractionReport            table, critical betas, ordering checks, spectra, region; save / load
+load_contraction_report      read a saved report back
+beta_crossings               level-1 crossings of an indicator, interpolated in log beta
+run_contraction_job          analysis + SA overlay + report + figures into a folder
 """
+from .contraction_report import ContractionReport, beta_crossings, classify_eigenvalue, load_contraction_report
+from .empo_analysis import ANALYZE_DEFAULTS, follow_branch
+from .empo_maps import MAP_NAMES, EmpoMaps
+from .empo_sweep import analyze_contraction
 from .fixed_points import FixedPointSet, find_fixed_points
 from .generic import MapReport, analyze_map, fd_jacobian, iterate_damped
+from .job import run_contraction_job
 from .spectral import (
     alpha_best_from_eigenvalues,
     alpha_max_from_eigenvalues,
@@ -19,14 +33,24 @@ from .spectral import (
 )
 
 __all__ = [
+    "ANALYZE_DEFAULTS",
+    "ContractionReport",
+    "EmpoMaps",
     "FixedPointSet",
+    "MAP_NAMES",
     "MapReport",
     "alpha_best_from_eigenvalues",
     "alpha_max_from_eigenvalues",
+    "analyze_contraction",
     "analyze_map",
+    "beta_crossings",
+    "classify_eigenvalue",
     "damped_rate",
     "fd_jacobian",
     "find_fixed_points",
+    "follow_branch",
     "iterate_damped",
+    "load_contraction_report",
     "predict_convergence_region",
+    "run_contraction_job",
 ]

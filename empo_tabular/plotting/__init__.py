@@ -17,6 +17,13 @@ In :mod:`empo_tabular.plotting.sa`:
 
 plot_sa_errors         error-vs-step curves of SA runs against the exact solution
 plot_experiment        one figure per learning-rate experiment (rows beta_r, columns quantities)
+
+In :mod:`empo_tabular.plotting.contraction`:
+
+plot_indicators        contraction indicators versus beta_r with the critical values marked
+plot_spectra           spectrum snapshots in the complex plane
+plot_bifurcation       V_r(s0) of every fixed point versus beta_r
+plot_convergence_region  predicted rho(I + D(a, kappa)(J - I)) with SA runs overlaid
 """
 from .grid import (
     draw_map,
@@ -31,20 +38,25 @@ from .grid import (
     plot_trajectory,
     save_figure,
 )
+from .contraction import plot_bifurcation, plot_convergence_region, plot_indicators, plot_spectra
 from .sa import plot_experiment, plot_sa_errors
 
 __all__ = [
     "draw_map",
     "heatmap",
     "param_label",
+    "plot_bifurcation",
+    "plot_convergence_region",
+    "plot_experiment",
     "plot_goal_ability",
+    "plot_indicators",
     "plot_intrinsic_reward",
     "plot_overview",
     "plot_policy_bars",
-    "plot_experiment",
     "plot_power",
     "plot_robot_policy",
     "plot_sa_errors",
+    "plot_spectra",
     "plot_trajectory",
     "save_figure",
 ]

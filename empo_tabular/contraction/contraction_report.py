@@ -1,0 +1,323 @@
+"""The result of :func:`analyze_contraction`: :class:`ContractionReport`, critical betas, save/load.
+
+Critical betas (CONTRACTION_THEORY §4.1 item 7)
+-----------------------------------------------
+For an indicator ``c(beta)`` sampled on a grid ``beta_0 < beta_1 < ...`` a crossing of the level 1
+lies between neighbours with ``c_i < 1 <= c_{i+1}`` ("up") or ``c_i >= 1 > c_{i+1}`` ("down").
+Its location is interpolated linearly in ``log beta``::
+
+    log beta* = log beta_i + (1 - c_i) / (c_{i+1} - c_i) * (log beta_{i+1} - log beta_i)
+
+(linearly in beta when ``beta_i = 0``).  An indicator that is already >= 1 at the first grid point
+gets a crossing ``beta* = beta_0`` with direction ``"start"``; one that never reaches 1 has
+``first = inf``.  Names: ``sup_norm`` (beta*_sup), ``log_norm`` (beta*_rel), ``rho_abs``
+(beta*_async), ``rho`` (beta*_sync), ``max_re`` (beta*_ODE), ``picard_ratio`` (observed), and
+``multi`` (first beta with more than one fixed point of the reduced map).
+
+Crossing types: for ``rho`` the dominant eigenvalue on the side where ``rho >= 1`` decides:
+real negative -> ``"flip"`` (period doubling), complex -> ``"neimark_sacker"``, real positive ->
+``"fold"``; for ``max_re`` a real eigenvalue at ``Re = 1`` is a ``"fold"`` and a complex one a
+``"hopf"`` (of the ODE ``x' = F(x) - x``).  Norm indicators get ``"norm"``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from ..results import atomic_write_text
+
+__all__ = ["BETA_STAR_INDICATORS", "ContractionReport", "beta_crossings", "classify_eigenvalue",
+           "load_contraction_report"]
+
+BETA_STAR_INDICATORS = ("sup_norm", "log_norm", "rho_abs", "rho", "max_re", "picard_ratio")
+CHAIN = ("sup_norm", "rho_abs", "rho", "max_re")  # ||J|| >= rho(|J|) >= rho(J) >= max Re
+COMPLEX_KEYS = ("dominant_eigenvalue", "max_re_eigenvalue")
+IMAG_TOL = 1e-9
+
+
+def classify_eigenvalue(lam, indicator: str = "rho") -> str:
+    """Bifurcation type of a crossing eigenvalue ``lam`` (see the module docstring)."""
+    if indicator not in ("rho", "max_re"):
+        return "observed" if indicator == "picard_ratio" else "norm"
+    if lam is None or not np.isfinite(complex(lam)):
+        return "unknown"
+    lam = complex(lam)
+    is_complex = abs(lam.imag) > IMAG_TOL * max(1.0, abs(lam))
+    if indicator == "rho":
+        if is_complex:
+            return "neimark_sacker"
+        return "flip" if lam.real < 0 else "fold"
+    return "hopf" if is_complex else "fold"
+
+
+def _interp(b0, b1, c0, c1, level):
+    if not (c1 != c0):
+        return b1
+    t = (level - c0) / (c1 - c0)
+    if b0 > 0 and b1 > 0:
+        return float(math.exp(math.log(b0) + t * (math.log(b1) - math.log(b0))))
+    return float(b0 + t * (b1 - b0))
+
+
+def beta_crossings(betas, values, level: float = 1.0, eigenvalues=None, indicator: str = "rho") -> dict:
+    """Crossings of ``level`` by ``values(betas)``, interpolated in log beta.
+
+    Parameters
+    ----------
+    betas : array_like of float
+        Grid (any order; sorted here), each ``>= 0``.
+    values : array_like of float
+        Indicator at each beta (NaN entries are skipped).
+    level : float
+        The level (1 for every contraction indicator).
+    eigenvalues : array_like of complex, optional
+        The eigenvalue behind the indicator at each beta, for :func:`classify_eigenvalue`.
+    indicator : str
+        Indicator name (selects the classification).
+
+    Returns
+    -------
+    dict
+        ``first`` (float: the first crossing, ``beta_0`` if already ``>= level`` there, ``inf``
+        if never reached), ``all`` (list of dicts ``beta``, ``direction`` in
+        ``{"start", "up", "down"}``, ``between``, ``type``).
+    """
+    b = np.asarray(betas, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if b.shape != v.shape or b.ndim != 1:
+        raise ValueError(f"betas and values must be 1-D of the same shape, got {b.shape} and {v.shape}")
+    if np.any(b < 0) or not np.all(np.isfinite(b)):
+        raise ValueError("betas must be finite and >= 0")
+    order = np.argsort(b, kind="stable")
+    b, v = b[order], v[order]
+    lam = None
+    if eigenvalues is not None:
+        lam = np.asarray(eigenvalues, dtype=complex)[order]
+    keep = np.isfinite(v)
+    idx = np.flatnonzero(keep)
+    out = []
+
+    def kind_at(i):
+        return classify_eigenvalue(lam[i] if lam is not None else None, indicator)
+
+    if idx.size:
+        i0 = idx[0]
+        if v[i0] >= level:
+            out.append({"beta": float(b[i0]), "direction": "start", "between": [float(b[i0]), float(b[i0])],
+                        "type": kind_at(i0)})
+        for i, j in zip(idx[:-1], idx[1:]):
+            up = v[i] < level <= v[j]
+            down = v[i] >= level > v[j]
+            if not (up or down):
+                continue
+            kind = kind_at(j if up else i)
+            out.append({"beta": _interp(b[i], b[j], v[i], v[j], level), "direction": "up" if up else "down",
+                        "between": [float(b[i]), float(b[j])], "type": kind})
+    first = next((c["beta"] for c in out if c["direction"] in ("start", "up")), math.inf)
+    return {"first": float(first), "all": out}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if np.iscomplexobj(value):
+            return [[float(z.real), float(z.imag)] for z in value.ravel()]
+        return _jsonable(value.tolist())
+    if isinstance(value, (complex, np.complexfloating)):
+        return [float(value.real), float(value.imag)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return value
+
+
+@dataclass
+class ContractionReport:
+    """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)``.
+
+    Attributes
+    ----------
+    maps : list of str
+        The maps analysed (``"reduced"``, ``"jacobi"``, ``"gauss_seidel"``).
+    betas : list of float
+        The beta_r grid (sorted, >= 0).
+    params : dict
+        :meth:`EmpoParams.to_dict` (``beta_r`` is overridden by each grid point).
+    world_checksum : str
+    world : dict
+        Summary: ``n_states``, ``n_ar``, ``n_humans``, ``n_goals``, ``acyclic``, ``initial_state``,
+        ``name``, ``n_q``, ``n_joint``.
+    table : list of dict
+        One row per (map, beta_r): ``map``, ``beta_r``, every scalar field of
+        :class:`~empo_tabular.contraction.MapReport` (``sup_norm, log_norm, rho_abs, rho,
+        dominant_eigenvalue, max_re, alpha_max, alpha_best, picard_ratio, lower_bound_sampled,
+        lower_bound_adversarial``, ...), ``max_re_eigenvalue``, ``residual`` (of the map at the
+        fixed point), ``solver_residual``, ``dq_dbeta`` (:math:`\\|dQ^*/d\\beta\\|_\\infty`),
+        ``n_fixed_points`` (-1: not searched), ``beta_eff`` and ``seconds``.
+    beta_star : dict
+        Indicator name -> ``{"first", "all", "map"}`` for the primary map (``reduced`` when
+        analysed, else the first map), plus ``"multi"``.  See :func:`beta_crossings`.
+    beta_star_by_map : dict
+        Map -> indicator -> crossings, for every map.
+    ordering : dict
+        The self-checks ``||J|| >= rho(|J|) >= rho(J) >= max Re`` per row (``rows_ok``,
+        ``violations``) and ``beta*_sup <= beta*_async <= beta*_sync <= beta*_ODE`` per map
+        (``beta_star_ok``, ``beta_star_first``).
+    branch : list of dict
+        Per beta: ``beta_r``, ``V_r_s0`` and ``stable`` of the continued fixed point,
+        ``dq_dbeta``, ``fixed_points`` (list of ``{"V_r_s0", "stable", "rho", "max_re"}``; empty
+        when not searched).
+    spectra : dict
+        Map -> list (aligned with ``betas``) of eigenvalue lists (complete spectrum or Ritz
+        values; at most ``max_saved_eigenvalues`` of largest modulus).
+    region : dict or None
+        Predicted convergence region of per-block damped Jacobi updates at ``beta``:
+        ``a_values``, ``kappa_values``, ``rho_pred[i][j]`` (see
+        :func:`~empo_tabular.contraction.predict_convergence_region`).
+    sa_runs : list of dict
+        Empirical SA runs overlaid on the region (``a``, ``kappa``, ``converged``, errors).
+    versions, seconds, notes, options :
+        Provenance.
+    """
+
+    maps: list
+    betas: list
+    params: dict
+    world_checksum: str
+    world: dict
+    table: list
+    beta_star: dict
+    beta_star_by_map: dict
+    ordering: dict
+    branch: list
+    spectra: dict
+    region: dict | None = None
+    sa_runs: list = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ access
+
+    def rows(self, map_name: str) -> list:
+        """The table rows of one map, in beta order."""
+        if map_name not in self.maps:
+            raise ValueError(f"map {map_name!r} was not analysed; maps: {self.maps}")
+        return sorted((r for r in self.table if r["map"] == map_name), key=lambda r: r["beta_r"])
+
+    def column(self, map_name: str, key: str) -> np.ndarray:
+        """One column of the table for one map (complex columns stay complex)."""
+        rows = self.rows(map_name)
+        if rows and key not in rows[0]:
+            raise KeyError(f"unknown column {key!r}; columns: {sorted(rows[0])}")
+        vals = [r[key] for r in rows]
+        if vals and isinstance(vals[0], complex):
+            return np.asarray(vals, dtype=complex)
+        return np.asarray(vals, dtype=float)
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (complex numbers as ``[re, im]``)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ContractionReport":
+        kwargs = {f.name: data.get(f.name) for f in fields(cls) if f.name in data}
+        table = []
+        for row in kwargs.get("table", []):
+            row = dict(row)
+            for k in COMPLEX_KEYS:
+                if isinstance(row.get(k), list):
+                    row[k] = complex(row[k][0], row[k][1])
+            table.append(row)
+        kwargs["table"] = table
+        return cls(**kwargs)
+
+    def table_csv(self) -> str:
+        """The table as CSV text (complex columns split into ``_re`` and ``_im``)."""
+        if not self.table:
+            return ""
+        cols = []
+        for k in self.table[0]:
+            if k in COMPLEX_KEYS:
+                cols += [f"{k}_re", f"{k}_im"]
+            else:
+                cols.append(k)
+        buf = io.StringIO()
+        wr = csv.writer(buf)
+        wr.writerow(cols)
+        for r in self.table:
+            line = []
+            for k in self.table[0]:
+                v = r.get(k)
+                if k in COMPLEX_KEYS:
+                    z = complex(v) if v is not None else complex(math.nan, math.nan)
+                    line += [repr(z.real), repr(z.imag)]
+                elif isinstance(v, float):
+                    line.append(repr(v))
+                else:
+                    line.append(v)
+            wr.writerow(line)
+        return buf.getvalue()
+
+    def save(self, path_prefix) -> tuple:
+        """Write ``<prefix>.csv`` (the table) and ``<prefix>.json`` (everything); returns both paths."""
+        prefix = Path(path_prefix)
+        if prefix.suffix in (".json", ".csv"):
+            prefix = prefix.with_suffix("")
+        csv_path = atomic_write_text(prefix.with_name(prefix.name + ".csv"), self.table_csv())
+        json_path = atomic_write_text(prefix.with_name(prefix.name + ".json"), self.to_json())
+        return csv_path, json_path
+
+    def __eq__(self, other):
+        if not isinstance(other, ContractionReport):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    def summary(self) -> str:
+        """A few lines: the first critical beta of each indicator per map."""
+        lines = [f"contraction report: {self.world.get('name') or 'world'} ({self.world.get('n_states')} states), "
+                 f"{len(self.betas)} betas in [{min(self.betas):g}, {max(self.betas):g}]"]
+        for m in self.maps:
+            parts = []
+            for ind in BETA_STAR_INDICATORS:
+                c = self.beta_star_by_map.get(m, {}).get(ind)
+                if c is not None:
+                    parts.append(f"{ind}={c['first']:.4g}")
+            lines.append(f"  {m:13s} beta*: " + ", ".join(parts))
+        multi = self.beta_star.get("multi", {}).get("first", math.inf)
+        lines.append(f"  multiple fixed points first at beta = {multi:g}")
+        lines.append(f"  ordering checks: rows {'ok' if self.ordering.get('rows_ok') else 'VIOLATED'}, "
+                     f"beta* {'ok' if self.ordering.get('beta_star_ok') else 'VIOLATED'}")
+        return "\n".join(lines)
+
+
+def load_contraction_report(path) -> ContractionReport:
+    """Load a report written by :meth:`ContractionReport.save` (the ``.json`` file or the prefix)."""
+    p = Path(path)
+    if p.suffix != ".json":
+        p = p.with_name(p.name[:-4] + ".json") if p.suffix == ".csv" else p.with_name(p.name + ".json")
+    if not p.exists():
+        raise FileNotFoundError(f"no contraction report at {p}")
+    with open(p, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict) or "table" not in data or "betas" not in data:
+        raise ValueError(f"{p} is not a contraction report (no 'table'/'betas')")
+    return ContractionReport.from_dict(data)

@@ -1,0 +1,270 @@
+"""Building blocks of :func:`analyze_contraction`: the branch of fixed points and per-map analysis.
+
+* :func:`follow_branch` — exact Phase 2 solutions on a grid of beta_r by natural-parameter
+  continuation from beta_r = 0 (Newton with the analytic sparse Jacobian, each grid point
+  started from the previous one), as in :func:`~empo_tabular.solve_phase2`.
+* :func:`analyze_reduced` — :class:`MapReport` of the reduced map R at its fixed point using the
+  factorisation ``J_R = P W`` (:meth:`EmpoMaps.reduced_factors`): the complete spectrum is
+  ``eig(W P)`` (n_live x n_live) plus ``n_q - n_live`` zeros, the norms come from the dense
+  ``|J_R|``, and the observed/sampled estimators are those of :func:`analyze_map`.
+* :func:`analyze_joint` — :func:`analyze_map` on a joint map with its analytic sparse Jacobian.
+* :func:`branch_derivative` — :math:`dq^*/d\\beta = (I - J_R)^{-1} \\partial R/\\partial\\beta`
+  (implicit function theorem) via Woodbury: :math:`x = r + P (I - W P)^{-1} W r`.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._continuation import ConvergenceError, LinearSolver, continuation, newton
+from ..phase2 import _NewtonSystem, phase2_residuals, solve_phase2
+from . import _estimators as est
+from ._report import MapReport
+from .generic import _Counted, _norm_fields, _normalise_vector, _spectral_fields, analyze_map
+from .spectral import dominant_index
+
+__all__ = ["ANALYZE_DEFAULTS", "analyze_joint", "analyze_reduced", "branch_derivative", "follow_branch"]
+
+#: Budgets for the map-level estimators (Picard observation, lower bounds, ARPACK) used by
+#: :func:`analyze_contraction`; smaller than :func:`analyze_map`'s defaults to keep sweeps fast.
+ANALYZE_DEFAULTS = dict(n_samples=30, picard_steps=100, picard_window=20, adversarial=True, adversarial_starts=2,
+                        adversarial_rows=4, adversarial_maxfev=100, box=0.1, n_eigs=12, joint_dense_max=600,
+                        core_dense_max=1500, h_rel=1e-6)
+
+
+def _solution_arrays(system, z, beta, world, prior, params):
+    """Full arrays of the Phase 2 solution at ``z`` (terminal conventions) and its residual."""
+    Q, VE, V = system.split(z)
+    _, _, (_, PI, _, X, U, _) = system.evaluate(z, beta)
+    live = ~world.terminal
+    VE = np.clip(VE, 0.0, 1.0).copy()
+    VE[world.terminal] = 0.0
+    V = V.copy()
+    V[world.terminal] = params.terminal_v_r
+    out = {"Q_r": np.where(live[:, None], Q, np.nan), "pi_r": PI, "V_h_e": VE,
+           "X_h": np.where(live[:, None], X, np.nan), "U_r": np.where(live, U, np.nan), "V_r": V}
+    res = phase2_residuals(world, prior, params.replace(beta_r=beta), out["Q_r"], VE, out["X_h"], out["U_r"], V)
+    out["residual"] = res["max"]
+    return out
+
+
+def follow_branch(world, prior, params, betas, *, tol: float = 1e-11) -> list:
+    """Exact Phase 2 solutions at each beta of ``betas`` (sorted ascending, >= 0).
+
+    Acyclic worlds: one backward sweep per beta (the fixed point is unique).  Cyclic worlds:
+    Newton at beta = 0 (unique fixed point: the map is affine there), then continuation from
+    each grid point to the next (:func:`empo_tabular._continuation.continuation`), so the
+    solutions lie on the branch that starts at beta = 0.
+
+    Returns
+    -------
+    list of dict
+        Per beta: ``Q_r, pi_r, V_h_e, X_h, U_r, V_r`` (full arrays, as in
+        :class:`~empo_tabular.Phase2Solution`), ``residual`` (sup-norm residual of all
+        equations) and ``beta_r``.
+
+    Raises
+    ------
+    ConvergenceError
+        When continuation stalls (e.g. at a fold of the branch).
+    """
+    betas = [float(b) for b in betas]
+    if any(b2 < b1 for b1, b2 in zip(betas, betas[1:])):
+        raise ValueError("betas must be sorted ascending")
+    out = []
+    if world.is_acyclic:
+        for b in betas:
+            sol = solve_phase2(world, prior, params.replace(beta_r=b), method="backward_sweep")
+            d = sol.arrays()
+            d["residual"] = phase2_residuals(world, prior, params.replace(beta_r=b), sol.Q_r, sol.V_h_e, sol.X_h,
+                                             sol.U_r, sol.V_r)["max"]
+            d["beta_r"] = b
+            out.append(d)
+        return out
+    system = _NewtonSystem(world, prior, params)
+    linear = LinearSolver()
+
+    def solve_at(beta, z0):
+        def residual(z):
+            r, norm, _ = system.evaluate(z, beta, raise_xzero=(beta == 0.0))
+            return r, norm
+
+        return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol, polish=True, linear=linear)
+
+    first = solve_at(0.0, system.beta0_start())
+    if not first.converged:
+        raise ConvergenceError(f"no fixed point at beta_r = 0: {first.message}")
+    prev_beta, prev_z = 0.0, first.z
+    for b in betas:
+        if b > prev_beta:
+            base = prev_beta
+            co = continuation(lambda t, z0: solve_at(base + t, z0), prev_z, b - base, project=system.project)
+            if not co.converged:
+                raise ConvergenceError(f"continuation from beta_r = {base:g} to {b:g} failed: {co.message}")
+            prev_beta, prev_z = b, co.z
+        d = _solution_arrays(system, prev_z, b, world, prior, params)
+        d["beta_r"] = b
+        out.append(d)
+    return out
+
+
+def _factors_spectrum(P, W):
+    """Complete spectrum of ``J = P W`` from the smaller of ``eig(W P)`` / ``eig(P W)``."""
+    n_q, n_l = P.shape
+    if n_l < n_q:
+        small = np.asarray(W @ P.toarray()) if hasattr(P, "toarray") else W @ P
+        lam_small, vecs = np.linalg.eig(small)
+        lam = np.concatenate([lam_small, np.zeros(n_q - n_l, dtype=complex)])
+        return lam, lam_small, vecs
+    J = np.asarray(P @ W)
+    lam, vecs = np.linalg.eig(J)
+    return lam, None, vecs
+
+
+def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian) -> MapReport:
+    """A :class:`MapReport` from a Jacobian ``J`` (dense or sparse), its complete spectrum ``lam`` and
+    dominant eigenvector ``vec``, plus the F-based estimators of :func:`analyze_map`."""
+    n = x_star.size
+    residual = float(np.max(np.abs(fx - x_star))) if n else 0.0
+    absJ = abs(J) if sp.issparse(J) else np.abs(J)
+    out = _norm_fields(absJ, x_star)
+    out.update(_spectral_fields(lam, True))
+    dom = out["dominant_eigenvalue"]
+    if vec is not None and dom.imag < 0:
+        vec = vec.conjugate()
+    if dom.imag < 0:
+        dom = dom.conjugate()
+    norm_2 = fold = math.nan
+    if n <= 500:
+        Jd = J.toarray() if sp.issparse(J) else J
+        norm_2 = float(np.linalg.svd(Jd, compute_uv=False)[0])
+        fold = float(np.linalg.svd(np.eye(n) - Jd, compute_uv=False)[-1])
+    scales = est.scales_of(x_star, mask)
+    lower, upper = est.make_box(x_star, opt["box"], mask, scales)
+    if opt["picard_steps"] > 0:
+        ratio, flip, orbit, amp, status, steps = est.picard_observation(
+            F, x_star, mask, scales, rng, steps=int(opt["picard_steps"]), window=int(opt["picard_window"]),
+            eps=1e-4, floor=1e-11)
+    else:
+        ratio, flip, orbit, amp, status, steps = math.nan, False, False, 0.0, "skipped", 0
+    lb_s, pair = math.nan, None
+    if opt["n_samples"] > 0:
+        lb_s, pair = est.sampled_lower_bound(F, lower, upper, mask, int(opt["n_samples"]), rng)
+    lb_a = math.nan
+    if opt["adversarial"]:
+        lb_a = est.adversarial_lower_bound(
+            F, x_star, lower, upper, mask, rng, directions=est.top_row_signs(J, int(opt["adversarial_rows"])),
+            jacobian_at=None, n_starts=int(opt["adversarial_starts"]), rows=int(opt["adversarial_rows"]), nm_max=10,
+            maxfev=int(opt["adversarial_maxfev"]), seed_pairs=(pair,))
+    return MapReport(
+        n=n, jacobian_method=method, residual=residual, sup_norm=out["sup_norm"],
+        log_norm=out["log_norm"], rho_abs=out["rho_abs"], perron_weights=out["perron_weights"], rho=out["rho"],
+        dominant_eigenvalue=dom, dominant_eigenvector=vec, max_re=out["max_re"], alpha_max=out["alpha_max"],
+        alpha_best=out["alpha_best"], alpha_best_rate=out["alpha_best_rate"], norm_2=norm_2, fold_distance=fold,
+        picard_ratio=ratio, period2=flip, period2_orbit=orbit, period2_amplitude=amp, picard_status=status,
+        picard_steps=steps, lower_bound_sampled=lb_s, lower_bound_adversarial=lb_a, box_lower=lower,
+        box_upper=upper, eigenvalues=out["eigenvalues"], spectrum_complete=True, n_evals=F.count, notes=[],
+        jacobian=J if keep_jacobian else None)
+
+
+def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jacobian: bool = False) -> MapReport:
+    """:class:`MapReport` of the reduced map at ``q_star`` (normally its fixed point).
+
+    Indicators as in :func:`analyze_map` (same field meanings), computed from the analytic
+    factorisation ``J_R = P W``: exact complete spectrum (``spectrum_complete=True``) from
+    ``eig(W P)``, norms of the dense ``|J_R|``, Perron root by ARPACK above 500 unknowns, Picard
+    observation and the two Lipschitz lower bounds on the relative box ``q* exp(-+box)`` with the
+    budgets of ``options`` (see :data:`ANALYZE_DEFAULTS`).  ``jacobian_method`` is
+    ``"analytic_factored"``.
+    """
+    opt = {**ANALYZE_DEFAULTS, **(options or {})}
+    rng = np.random.default_rng(seed)
+    q_star = np.asarray(q_star, dtype=float)
+    n = q_star.size
+    F = _Counted(maps.map_function("reduced", beta), n, "reduced map")
+    P, W, st = maps.reduced_factors(q_star, beta)
+    F.count += 1
+    J = np.asarray(P @ W)
+    lam, lam_small, vecs = _factors_spectrum(P, W)
+    vec = None
+    if lam.size:
+        dom = lam[dominant_index(lam)]
+        if lam_small is not None:
+            vec = _normalise_vector(P @ vecs[:, int(np.argmin(np.abs(lam_small - dom)))]) if abs(dom) > 0 else \
+                np.zeros(n, dtype=complex)
+        else:
+            vec = _normalise_vector(vecs[:, int(np.argmin(np.abs(lam - dom)))])
+    return _assemble(F, q_star, st["q_next"], J, lam, vec, np.ones(n, dtype=bool), opt, rng, "analytic_factored",
+                     keep_jacobian)
+
+
+def analyze_joint(maps, map_name, z_star, beta, *, seed: int = 0, options=None,
+                  keep_jacobian: bool = False) -> MapReport:
+    """Indicators of the Jacobi or Gauss-Seidel map at ``z_star`` with its analytic sparse Jacobian.
+
+    * ``n <= options["joint_dense_max"]``: :func:`analyze_map` (dense, complete spectrum).
+    * otherwise, when the map reads only a subset ``u`` of the coordinates (Gauss-Seidel reads
+      only V_h^e and V_r) with ``|u| <= options["core_dense_max"]``: ``J = J[:, u] E_u^T``, so the
+      non-zero spectrum is that of the principal block ``J[u, u]`` (dense eig; complete spectrum,
+      ``jacobian_method = "analytic_core"``); a dominant eigenvector ``v`` of the block gives
+      ``J[:, u] v`` for J.
+    * otherwise :func:`analyze_map` with ARPACK Ritz values (LM, LR, SR).
+
+    Q_r, U_r and V_r use log coordinates.
+    """
+    opt = {**ANALYZE_DEFAULTS, **(options or {})}
+    Fraw = maps.map_function(map_name, beta)
+    J = maps.jacobian(map_name, z_star, beta)
+    n = J.shape[0]
+    mask = maps.log_mask(map_name)
+    if n > int(opt["joint_dense_max"]):
+        used = np.flatnonzero(np.asarray(abs(J).sum(axis=0)).ravel() > 0)
+        if used.size <= int(opt["core_dense_max"]):
+            F = _Counted(Fraw, n, f"{map_name} map")
+            rng = np.random.default_rng(seed)
+            core = J[used][:, used].toarray()
+            lam_core, vecs = np.linalg.eig(core) if used.size else (np.zeros(0, complex), np.zeros((0, 0)))
+            lam = np.concatenate([lam_core, np.zeros(n - used.size, dtype=complex)])
+            vec = None
+            if lam_core.size:
+                k = dominant_index(lam_core)
+                vec = _normalise_vector(J[:, used] @ vecs[:, k]) if abs(lam_core[k]) > 0 else \
+                    np.zeros(n, dtype=complex)
+            fx = F(z_star)
+            return _assemble(F, z_star, fx, J, lam, vec, mask, opt, rng, "analytic_core", keep_jacobian)
+    return analyze_map(Fraw, z_star, jacobian=J, log_coords=mask, h_rel=opt["h_rel"],
+                       n_samples=int(opt["n_samples"]), box=opt["box"], seed=seed,
+                       dense_max=int(opt["joint_dense_max"]), picard_steps=int(opt["picard_steps"]),
+                       picard_window=int(opt["picard_window"]), adversarial=bool(opt["adversarial"]),
+                       adversarial_starts=int(opt["adversarial_starts"]),
+                       adversarial_rows=int(opt["adversarial_rows"]),
+                       adversarial_maxfev=int(opt["adversarial_maxfev"]), n_eigs=int(opt["n_eigs"]),
+                       keep_jacobian=keep_jacobian)
+
+
+def branch_derivative(maps, q_star, beta, factors=None) -> np.ndarray:
+    """:math:`dq^*/d\\beta` along the branch by the implicit function theorem.
+
+    Differentiating ``q* = R_beta(q*)`` gives :math:`(I - J_R)\\,dq^*/d\\beta = \\partial R/\\partial\\beta`;
+    with ``J_R = P W`` the solve is :math:`x = r + P (I - W P)^{-1} W r` (Woodbury; an
+    ``n_live x n_live`` system).  ``dR/dbeta`` is a central difference in beta at fixed q.
+    """
+    P, W, _ = maps.reduced_factors(q_star, beta) if factors is None else factors
+    r = maps.reduced_beta_derivative(q_star, beta)
+    Pd = P.toarray()
+    small = np.eye(W.shape[0]) - W @ Pd
+    try:
+        y = np.linalg.solve(small, W @ r)
+    except np.linalg.LinAlgError:
+        return np.full(q_star.size, np.nan)
+    return r + Pd @ y
+
+
+def timed(fn, *args, **kwargs):
+    """``(result, seconds)``."""
+    t0 = time.perf_counter()
+    res = fn(*args, **kwargs)
+    return res, time.perf_counter() - t0

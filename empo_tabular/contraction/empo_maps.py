@@ -1,0 +1,518 @@
+"""The three Phase 2 fixed-point maps of CONTRACTION_THEORY §0 on flat vectors, with analytic Jacobians.
+
+For every non-terminal state ``s`` (EMPO_SEMANTICS §3.2, equations (4')-(9'))::
+
+    Q_r(s,a)    = gamma_r sum_k P(k|s) sum_s' T(s'|s,a,k) V_r(s')                  (4')
+    pi_r(a|s)   = (-Q_r(s,a))^(-beta) / sum_b (-Q_r(s,b))^(-beta)                  (5')
+    V_h^e(s,h,g)= sum_a pi_r(a|s) sum_k P_hg(k|s) sum_s' T [1_g(s') + (1-1_g(s')) gamma_h V_h^e(s',h,g)]  (6')
+    X_h(s)      = sum_g w_hg V_h^e(s,h,g)^zeta                                      (7')
+    U_r(s)      = -((1/H) sum_h X_h(s)^(-xi))^eta                                   (8')
+    V_r(s)      = c_r U_r(s) + sum_a pi_r(a|s) Q_r(s,a)                             (9')
+
+Terminal states are constants (``V_r = terminal_v_r``, ``V_h^e = 0``) and are not unknowns.
+
+The maps (:class:`EmpoMaps`)
+----------------------------
+``reduced`` R: q -> q'
+    pi = pi(q); V_h^e solves the linear system ``(I - A_EE(pi)) e = c_E(pi)`` exactly (sparse
+    LU); then X_h, U_r, V_r by (7')-(9') and ``q' = gamma_r E[V_r(s')]`` by (4').  Two-timescale
+    SA converges to the fixed points of this map (slow ODE ``q' = R(q) - q``).
+``jacobi`` J on z = (Q_r, V_h^e, X_h, U_r[, V_r])
+    Every block gets one backup computed from the *old* z (exactly ``_kernels.phase2.jacobi_map``):
+    Q' from V (or, without V_r, from ``c_r U + <pi(Q), Q>`` of the successors), V_h^e' from
+    pi(Q) and V_h^e, X' from V_h^e, U' from X, V' = c_r U + <pi(Q), Q>.  Synchronous SA with
+    equal rates linearises to it.
+``gauss_seidel`` GS on the same z
+    Block Gauss-Seidel in chain order Q -> pi -> V_h^e -> X -> U -> V_r: each block uses the
+    freshest blocks (Q' from the old V; V_h^e' from pi(Q') and the old V_h^e; X' from V_h^e';
+    U' from X'; V' = c_r U' + <pi(Q'), Q'>).  Within a block all states are updated
+    synchronously, so the map does not depend on a state order.
+
+Flat vectors
+------------
+``q`` lists Q_r(s, a) for non-terminal s (in :attr:`EmpoMaps.states` order, actions inner);
+the joint vector is ``z = [q, e, x, u(, v)]`` with ``e`` = V_h^e(s, h, g) over non-terminal s and
+real goals (``g < goal_count[h]``), ``x`` = X_h(s, h), ``u`` = U_r(s), ``v`` = V_r(s).  On
+acyclic worlds the states are ordered successors-first (reverse topological order), which makes
+every Jacobian strictly triangular, hence nilpotent *exactly* in floating point.
+
+Jacobians (``_kernels/jacobian.py`` blocks, restricted to the unknowns)
+-----------------------------------------------------------------------
+With ``QV = dQ'/dV``, ``EE = dV^e'/dV^e``, ``EQ = dV^e'/dQ``, ``XE = dX/dV^e``, ``UX = dU/dX``,
+``VQ = dV/dQ``, ``VU = c_r I``:
+
+* Jacobi: ``[[0,0,0,0,QV],[EQ,EE,0,0,0],[0,XE,0,0,0],[0,0,UX,0,0],[VQ,0,0,VU,0]]`` (without V_r
+  the Q row is ``[QV VQ, 0, 0, QV VU]``);
+* Gauss-Seidel: the product of the block updates, blocks taken at the intermediate points;
+* reduced: ``J_R = P W`` with ``P = QV`` (n_q x n_live, nonnegative) and
+  ``W = VQ + VU UX XE (I - EE)^{-1} EQ`` (n_live x n_q).  So ``J_R`` has rank <= n_live and its
+  non-zero spectrum is that of the small matrix ``W P`` (:meth:`EmpoMaps.reduced_factors`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .._kernels import phase2 as _k2
+from .._kernels import world as _kw
+from ..params import EmpoParams
+from ..phase1 import HumanPrior
+from ..phase2 import _param_args, _world_args, jacobian_blocks
+from ..world import TabularWorld
+
+__all__ = ["MAP_NAMES", "EmpoMaps"]
+
+MAP_NAMES = ("reduced", "jacobi", "gauss_seidel")
+
+
+def check_map_name(name) -> str:
+    """Return ``name`` if it is one of :data:`MAP_NAMES`, else raise."""
+    if not isinstance(name, str):
+        raise TypeError(f"map name must be a str, got {type(name).__name__}")
+    if name not in MAP_NAMES:
+        raise ValueError(f"unknown map {name!r}; known maps: {MAP_NAMES}")
+    return name
+
+
+def _check_beta(beta) -> float:
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
+        raise TypeError(f"beta must be a real number, got {type(beta).__name__}")
+    b = float(beta)
+    if not (math.isfinite(b) and b >= 0.0):
+        raise ValueError(f"beta must be finite and >= 0, got {b}")
+    return b
+
+
+class EmpoMaps:
+    """The reduced, Jacobi and Gauss-Seidel maps of Phase 2 as functions of flat vectors.
+
+    Parameters
+    ----------
+    world : TabularWorld
+    prior : HumanPrior
+    params : EmpoParams
+        All parameters except ``beta_r``, which every method takes explicitly.
+    include_v_r : bool, default True
+        Whether V_r is a block of the joint vector (as in ``jacobi_map`` and in SA with a V_r
+        table).  Without it, Q' is computed from ``c_r U + <pi(Q), Q>`` of the successors.
+
+    Attributes
+    ----------
+    states : ndarray of int
+        The non-terminal states in packing order.
+    n_q, n_e, n_x, n_u, n_v, n_joint : int
+        Block sizes; ``n_joint = n_q + n_e + n_x + n_u + n_v``.
+    blocks : dict
+        Name -> slice of the joint vector (``"Q_r", "V_h_e", "X_h", "U_r"[, "V_r"]``).
+    """
+
+    def __init__(self, world: TabularWorld, prior: HumanPrior, params: EmpoParams, *, include_v_r: bool = True):
+        if not isinstance(world, TabularWorld):
+            raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
+        if not isinstance(prior, HumanPrior):
+            raise TypeError(f"prior must be a HumanPrior, got {type(prior).__name__}")
+        if not isinstance(params, EmpoParams):
+            raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
+        prior.check_world(world)
+        self.world, self.prior, self.params = world, prior, params
+        self.include_v_r = bool(include_v_r)
+        S, n_ar, H, G = world.n_states, world.n_ar, world.n_humans, world.n_goals
+        self.S, self.n_ar, self.H, self.G = S, n_ar, H, G
+        live = ~np.asarray(world.terminal)
+        if world.is_acyclic:
+            order = np.asarray(world.topological_order)[::-1]
+            states = order[live[order]]
+        else:
+            states = np.flatnonzero(live)
+        self.states = np.ascontiguousarray(states, dtype=np.int64)
+        self.live = live
+        nL = self.states.size
+        if nL == 0:
+            raise ValueError("the world has no non-terminal state: the maps have no unknowns")
+        real = np.arange(G)[None, :] < np.asarray(world.goal_count)[:, None]  # (H, G)
+        hg = np.flatnonzero(real.ravel())
+        self.q_index = (self.states[:, None] * n_ar + np.arange(n_ar)[None, :]).ravel()
+        self.e_index = (self.states[:, None] * (H * G) + hg[None, :]).ravel()
+        self.x_index = (self.states[:, None] * H + np.arange(H)[None, :]).ravel()
+        self.n_q, self.n_e, self.n_x, self.n_u = self.q_index.size, self.e_index.size, self.x_index.size, nL
+        self.n_v = nL if self.include_v_r else 0
+        sizes = [("Q_r", self.n_q), ("V_h_e", self.n_e), ("X_h", self.n_x), ("U_r", self.n_u)]
+        if self.include_v_r:
+            sizes.append(("V_r", self.n_v))
+        self.blocks, start = {}, 0
+        for name, m in sizes:
+            self.blocks[name] = slice(start, start + m)
+            start += m
+        self.n_joint = start
+        self.wargs = _world_args(world, prior)
+        max_succ, total = _kw.distinct_successor_counts(world.trans_ptr, world.trans_succ, S, n_ar * world.n_ah)
+        self.max_succ = max(1, int(max_succ))
+        self.caps = (S * n_ar * self.max_succ, max(1, int(total)) * H * G, S * H * G * n_ar, S * H * G, S * H,
+                     S * n_ar)
+        # dQ'/dV does not depend on anything: rows of the unknowns, all S columns (for evaluation)
+        b = self._raw_blocks(0.0, np.full((S, n_ar), -1.0), np.zeros((S, H, G)), np.ones((S, H)))
+        self._qv_all = b["QV"][self.q_index].tocsr()
+        self._qv = self._qv_all[:, self.states].tocsc().tocsr()
+        self._v_terminal = np.where(live, 0.0, params.terminal_v_r)
+
+    # ------------------------------------------------------------------ packing
+
+    def pack_q(self, Q_r) -> np.ndarray:
+        """Flat ``q`` from a full (S, n_ar) Q_r array (terminal rows ignored)."""
+        Q = np.asarray(Q_r, dtype=float)
+        if Q.shape != (self.S, self.n_ar):
+            raise ValueError(f"Q_r must have shape ({self.S}, {self.n_ar}), got {Q.shape}")
+        return Q.ravel()[self.q_index].copy()
+
+    def unpack_q(self, q) -> np.ndarray:
+        """Full (S, n_ar) Q_r from ``q`` (NaN rows at terminal states)."""
+        q = self._vec(q, self.n_q, "q")
+        Q = np.full(self.S * self.n_ar, np.nan)
+        Q[self.q_index] = q
+        return Q.reshape(self.S, self.n_ar)
+
+    def pack_joint(self, arrays) -> np.ndarray:
+        """Joint ``z`` from a :class:`Phase2Solution` or a dict with ``Q_r, V_h_e, X_h, U_r[, V_r]``."""
+        src = arrays.arrays() if hasattr(arrays, "arrays") else dict(arrays)
+        need = ["Q_r", "V_h_e", "X_h", "U_r"] + (["V_r"] if self.include_v_r else [])
+        missing = [k for k in need if k not in src]
+        if missing:
+            raise ValueError(f"arrays must provide {need}; missing {missing}")
+        shapes = {"Q_r": (self.S, self.n_ar), "V_h_e": (self.S, self.H, self.G), "X_h": (self.S, self.H),
+                  "U_r": (self.S,), "V_r": (self.S,)}
+        index = {"Q_r": self.q_index, "V_h_e": self.e_index, "X_h": self.x_index, "U_r": self.states,
+                 "V_r": self.states}
+        parts = []
+        for k in need:
+            a = np.asarray(src[k], dtype=float)
+            if a.shape != shapes[k]:
+                raise ValueError(f"{k} must have shape {shapes[k]}, got {a.shape}")
+            parts.append(a.ravel()[index[k]])
+        return np.concatenate(parts)
+
+    def unpack_joint(self, z) -> dict:
+        """Full arrays ``Q_r, V_h_e, X_h, U_r, V_r`` from ``z`` (terminal conventions applied).
+
+        Without V_r in ``z`` (``include_v_r=False``) no ``V_r`` is returned (it depends on beta).
+        """
+        z = self._vec(z, self.n_joint, "z")
+        out = {"Q_r": self.unpack_q(z[self.blocks["Q_r"]])}
+        VE = np.zeros(self.S * self.H * self.G)
+        VE[self.e_index] = z[self.blocks["V_h_e"]]
+        out["V_h_e"] = VE.reshape(self.S, self.H, self.G)
+        X = np.full(self.S * self.H, np.nan)
+        X[self.x_index] = z[self.blocks["X_h"]]
+        out["X_h"] = X.reshape(self.S, self.H)
+        U = np.full(self.S, np.nan)
+        U[self.states] = z[self.blocks["U_r"]]
+        out["U_r"] = U
+        if self.include_v_r:
+            V = np.full(self.S, self.params.terminal_v_r)
+            V[self.states] = z[self.blocks["V_r"]]
+            out["V_r"] = V
+        return out
+
+    def log_mask(self, map_name: str) -> np.ndarray:
+        """Coordinates that are strictly negative at a fixed point and use ``log(-x)`` steps.
+
+        Reduced map: all of ``q``.  Joint maps: Q_r, U_r and V_r (V_h^e and X_h are >= 0).
+        """
+        check_map_name(map_name)
+        if map_name == "reduced":
+            return np.ones(self.n_q, dtype=bool)
+        m = np.zeros(self.n_joint, dtype=bool)
+        for k in ("Q_r", "U_r", "V_r"):
+            if k in self.blocks:
+                m[self.blocks[k]] = True
+        return m
+
+    def fast_mask(self) -> np.ndarray:
+        """Evaluator coordinates of the joint vector (V_h^e, X_h, U_r): step ``a``; Q_r and V_r: ``kappa a``."""
+        m = np.zeros(self.n_joint, dtype=bool)
+        for k in ("V_h_e", "X_h", "U_r"):
+            m[self.blocks[k]] = True
+        return m
+
+    def dimension(self, map_name: str) -> int:
+        """Length of the flat vector of ``map_name``."""
+        return self.n_q if check_map_name(map_name) == "reduced" else self.n_joint
+
+    # ------------------------------------------------------------------ helpers
+
+    def _vec(self, x, n, name):
+        x = np.asarray(x, dtype=float)
+        if x.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},), got {x.shape}")
+        return x
+
+    def _full(self, q=None, e=None, x=None, u=None, v=None):
+        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        Q = np.full(S * n_ar, -1.0)
+        if q is not None:
+            if np.any(~(q < 0)):
+                raise ValueError("Q_r must be finite and strictly negative (the power law needs -Q_r > 0)")
+            Q[self.q_index] = q
+        VE = np.zeros(S * H * G)
+        if e is not None:
+            VE[self.e_index] = e
+        X = np.ones(S * H)
+        if x is not None:
+            X[self.x_index] = x
+        U = np.full(S, -1.0)
+        if u is not None:
+            U[self.states] = u
+        V = self._v_terminal.copy()
+        if v is not None:
+            V[self.states] = v
+        return Q.reshape(S, n_ar), VE.reshape(S, H, G), X.reshape(S, H), U, V
+
+    def _kernel_map(self, beta, Q, VE, X, U, V):
+        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        Q2, PI2, VE2 = np.empty((S, n_ar)), np.empty((S, n_ar)), np.empty((S, H, G))
+        X2, U2, V2 = np.empty((S, H)), np.empty(S), np.empty(S)
+        err = np.zeros(2, dtype=np.int64)
+        p = self.params
+        _k2.jacobi_map(*self.wargs, *_param_args(p, beta), p.terminal_v_r, np.ascontiguousarray(Q),
+                       np.ascontiguousarray(VE), np.ascontiguousarray(X), np.ascontiguousarray(U),
+                       np.ascontiguousarray(V), Q2, PI2, VE2, X2, U2, V2, err)
+        return Q2, PI2, VE2, X2, U2, V2
+
+    def _raw_blocks(self, beta, Q, VE, X):
+        return jacobian_blocks(self.world, self.prior, self.params, beta, np.ascontiguousarray(Q),
+                               np.ascontiguousarray(VE), np.ascontiguousarray(X), self.max_succ, self.caps)
+
+    def _blocks(self, beta, Q, VE, X) -> dict:
+        """Jacobian blocks restricted to the unknowns (rows and columns)."""
+        b = self._raw_blocks(beta, Q, VE, X)
+        qi, ei, xi, si = self.q_index, self.e_index, self.x_index, self.states
+        return {
+            "EE": b["EE"][ei][:, ei], "EQ": b["EQ"][ei][:, qi], "XE": b["XE"][xi][:, ei],
+            "UX": b["UX"][si][:, xi], "VQ": b["VQ"][si][:, qi],
+            "VU": sp.identity(self.n_u, format="csr") * self.params.c_r,
+        }
+
+    def _xu(self, VE):
+        S, H = self.S, self.H
+        X, U = np.empty((S, H)), np.empty(S)
+        err = np.zeros(2, dtype=np.int64)
+        p = self.params
+        _k2.xu_from_ve(self.world.terminal, np.ascontiguousarray(VE), self.world.goal_weight, self.world.goal_count,
+                       p.zeta, p.xi, p.eta, X, U, err)
+        return X, U
+
+    def _lu(self, M):
+        M = sp.csc_matrix(M)
+        if self.world.is_acyclic:  # triangular in the packing order: no pivoting, no fill, exact zeros
+            return spla.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+        return spla.splu(M)
+
+    # ------------------------------------------------------------------ reduced map
+
+    def reduced_state(self, q, beta) -> dict:
+        """Everything the reduced map computes at ``q``: full arrays and the ``V_h^e`` LU.
+
+        Returns a dict with ``Q_r, pi_r, V_h_e, X_h, U_r, V_r`` (full arrays, terminal
+        conventions), ``q_next`` (= R(q)), ``e`` (the exact V_h^e unknowns) and ``lu``.
+        """
+        beta = _check_beta(beta)
+        q = self._vec(q, self.n_q, "q")
+        Q, VE0, X1, U1, V0 = self._full(q=q)
+        # c_E: the V_h^e backup with zero continuation values; A_EE from the Jacobian kernel
+        _, PI, cE, _, _, _ = self._kernel_map(beta, Q, VE0, X1, U1, V0)
+        EE = self._raw_blocks(beta, Q, VE0, X1)["EE"][self.e_index][:, self.e_index]
+        lu = self._lu(sp.identity(self.n_e, format="csc") - EE)
+        e = lu.solve(cE.ravel()[self.e_index])
+        VE = np.zeros(self.S * self.H * self.G)
+        VE[self.e_index] = e
+        VE = VE.reshape(self.S, self.H, self.G)
+        X, U = self._xu(VE)
+        V = self._v_terminal.copy()
+        Vl = self.params.c_r * U[self.states] + np.sum(PI[self.states] * Q[self.states], axis=1)
+        V[self.states] = Vl
+        q_next = self._qv_all @ V
+        Qn = np.where(self.live[:, None], Q, np.nan)
+        return {"Q_r": Qn, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V, "q_next": q_next, "e": e,
+                "lu": lu}
+
+    def reduced(self, q, beta) -> np.ndarray:
+        """The reduced map :math:`R_\\beta(q) = \\gamma_r E[V_r(s')]` with V_h^e solved exactly for pi(q)."""
+        return self.reduced_state(q, beta)["q_next"]
+
+    def reduced_factors(self, q, beta):
+        """Factors of the reduced-map Jacobian :math:`J_R = P W` at ``q``.
+
+        Returns
+        -------
+        P : scipy.sparse.csr_matrix, shape (n_q, n_live)
+            :math:`\\partial Q'/\\partial V_r` (nonnegative: ``gamma_r`` times transition probabilities).
+        W : numpy.ndarray, shape (n_live, n_q)
+            :math:`dV_r/dq = VQ + c_r\\,UX\\,XE\\,(I - EE)^{-1} EQ` (dense: V_h^e couples all
+            states), computed with ``n_live`` transposed solves of the V_h^e system.
+        state : dict
+            :meth:`reduced_state` at ``q``.
+        """
+        st = self.reduced_state(q, beta)
+        Q, VE, X = self._full(q=q)[0], st["V_h_e"], np.where(self.live[:, None], st["X_h"], 1.0)
+        b = self._blocks(beta, Q, VE, X)
+        Rm = (b["VU"] @ b["UX"] @ b["XE"]).tocsr()  # (n_live, n_e)
+        if self.n_e:
+            Y = st["lu"].solve(np.asarray(Rm.T.toarray(), order="F"), trans="T")  # M^{-T} R^T, (n_e, n_live)
+            K = np.asarray((b["EQ"].T @ Y).T)  # (n_live, n_q)
+        else:
+            K = np.zeros((self.n_u, self.n_q))
+        W = b["VQ"].toarray() + K
+        return self._qv, W, st
+
+    def reduced_jacobian(self, q, beta) -> np.ndarray:
+        """Dense :math:`J_R = dR/dq` at ``q`` (``P @ W``, see :meth:`reduced_factors`)."""
+        P, W, _ = self.reduced_factors(q, beta)
+        return np.asarray(P @ W)
+
+    def reduced_beta_derivative(self, q, beta, h: float = 1e-6) -> np.ndarray:
+        """:math:`\\partial R_\\beta(q)/\\partial\\beta` at fixed ``q`` by a central difference in beta."""
+        beta = _check_beta(beta)
+        step = h * max(1.0, beta)
+        lo = beta - step
+        if lo < 0.0:  # the power law is defined for negative exponents too; stay in the checked range
+            return (self.reduced(q, beta + step) - self.reduced(q, beta)) / step
+        return (self.reduced(q, beta + step) - self.reduced(q, lo)) / (2.0 * step)
+
+    # ------------------------------------------------------------------ joint maps
+
+    def _split(self, z):
+        z = self._vec(z, self.n_joint, "z")
+        parts = {k: z[s] for k, s in self.blocks.items()}
+        return parts
+
+    def _soft_values(self, beta, Q, U):
+        """``c_r U + <pi(Q), Q>`` at every non-terminal state, terminal_v_r elsewhere (full)."""
+        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        _, _, _, _, _, V2 = self._kernel_map(beta, Q, np.zeros((S, H, G)), np.ones((S, H)), U, self._v_terminal)
+        V2 = np.where(self.live, V2, self.params.terminal_v_r)
+        return V2
+
+    def jacobi(self, z, beta) -> np.ndarray:
+        """One Jacobi sweep of equations (4')-(9') on the joint vector (all blocks from the old z)."""
+        beta = _check_beta(beta)
+        p = self._split(z)
+        Q, VE, X, U, V = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
+        Q2, _, VE2, X2, U2, V2 = self._kernel_map(beta, Q, VE, X, U, V)
+        out = [None, VE2.ravel()[self.e_index], X2.ravel()[self.x_index], U2[self.states]]
+        if self.include_v_r:
+            out[0] = Q2.ravel()[self.q_index]
+            out.append(V2[self.states])
+        else:
+            out[0] = self._qv_all @ np.where(self.live, V2, self.params.terminal_v_r)
+        return np.concatenate(out)
+
+    def jacobi_jacobian(self, z, beta) -> sp.csr_matrix:
+        """Sparse Jacobian of :meth:`jacobi` at ``z`` (blocks of ``_kernels/jacobian.py``)."""
+        beta = _check_beta(beta)
+        p = self._split(z)
+        Q, VE, X, _, _ = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
+        b = self._blocks(beta, Q, VE, X)
+        P = self._qv
+        if self.include_v_r:
+            rows = [[None, None, None, None, P],
+                    [b["EQ"], b["EE"], None, None, None],
+                    [None, b["XE"], None, None, None],
+                    [None, None, b["UX"], None, None],
+                    [b["VQ"], None, None, b["VU"], None]]
+        else:
+            rows = [[P @ b["VQ"], None, None, P @ b["VU"]],
+                    [b["EQ"], b["EE"], None, None],
+                    [None, b["XE"], None, None],
+                    [None, None, b["UX"], None]]
+        return self._bmat(rows)
+
+    def _bmat(self, rows):
+        sizes = [self.n_q, self.n_e, self.n_x, self.n_u] + ([self.n_v] if self.include_v_r else [])
+        full = []
+        for i, row in enumerate(rows):
+            out_row = []
+            for j, blk in enumerate(row):
+                out_row.append(sp.csr_matrix((sizes[i], sizes[j])) if blk is None else blk)
+            full.append(out_row)
+        return sp.bmat(full, format="csr")
+
+    def _gs_steps(self, beta, p):
+        """Intermediate points of one Gauss-Seidel sweep."""
+        Q, VE, X, U, V = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
+        if self.include_v_r:
+            q1 = self._qv_all @ V
+        else:
+            q1 = self._qv_all @ self._soft_values(beta, Q, U)
+        Q1 = self._full(q=q1)[0]
+        S, H = self.S, self.H
+        zeroU = np.where(self.live, 0.0, -1.0)
+        _, _, VE1, _, _, soft = self._kernel_map(beta, Q1, VE, np.ones((S, H)), zeroU, V)
+        VE1 = np.where(self.live[:, None, None], VE1, 0.0)
+        X1, U1 = self._xu(VE1)
+        V1 = self.params.c_r * U1[self.states] + soft[self.states]
+        return Q, VE, U, q1, Q1, VE1, X1, U1, V1
+
+    def gauss_seidel(self, z, beta) -> np.ndarray:
+        """One block Gauss-Seidel sweep in chain order Q -> pi -> V_h^e -> X -> U -> V_r."""
+        beta = _check_beta(beta)
+        _, _, _, q1, _, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
+        out = [q1, VE1.ravel()[self.e_index], X1.ravel()[self.x_index], U1[self.states]]
+        if self.include_v_r:
+            out.append(V1)
+        return np.concatenate(out)
+
+    def gauss_seidel_jacobian(self, z, beta) -> sp.csr_matrix:
+        """Sparse Jacobian of :meth:`gauss_seidel` at ``z`` (chain rule through the sweep)."""
+        beta = _check_beta(beta)
+        Q, VE, U, q1, Q1, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
+        S, H = self.S, self.H
+        b0 = self._blocks(beta, Q, VE, np.ones((S, H)))  # VQ at the old Q (no-V_r variant)
+        b1 = self._blocks(beta, Q1, VE, np.ones((S, H)))  # EE, EQ at (Q', old V^e); VQ at Q'
+        b2 = self._blocks(beta, Q1, VE1, np.where(self.live[:, None], X1, 1.0))  # XE at V^e', UX at X'
+        n = self.n_joint
+        P = self._qv
+
+        def cols(block_name, M):  # place a block's columns into a full-width matrix
+            sl = self.blocks[block_name]
+            out = sp.lil_matrix((M.shape[0], n))
+            out[:, sl] = M
+            return out.tocsr()
+
+        if self.include_v_r:
+            dQ = cols("V_r", P)
+        else:
+            dQ = cols("Q_r", P @ b0["VQ"]) + cols("U_r", P @ b0["VU"])
+        dE = (b1["EQ"] @ dQ + cols("V_h_e", b1["EE"])).tocsr()
+        dX = (b2["XE"] @ dE).tocsr()
+        dU = (b2["UX"] @ dX).tocsr()
+        rows = [dQ, dE, dX, dU]
+        if self.include_v_r:
+            rows.append((b1["VQ"] @ dQ + b1["VU"] @ dU).tocsr())
+        return sp.vstack(rows, format="csr")
+
+    # ------------------------------------------------------------------ dispatch
+
+    def map_function(self, map_name: str, beta):
+        """``F(x)`` of ``map_name`` at fixed ``beta`` (a closure on flat vectors)."""
+        check_map_name(map_name)
+        beta = _check_beta(beta)
+        fn = {"reduced": self.reduced, "jacobi": self.jacobi, "gauss_seidel": self.gauss_seidel}[map_name]
+        return lambda x: fn(x, beta)
+
+    def jacobian(self, map_name: str, x, beta):
+        """Analytic Jacobian of ``map_name`` at ``x`` (dense for ``reduced``, CSR for the joint maps)."""
+        check_map_name(map_name)
+        if map_name == "reduced":
+            return self.reduced_jacobian(x, beta)
+        if map_name == "jacobi":
+            return self.jacobi_jacobian(x, beta)
+        return self.gauss_seidel_jacobian(x, beta)
+
+    def fixed_point(self, map_name: str, solution) -> np.ndarray:
+        """The flat vector of ``map_name`` at a Phase 2 solution (a fixed point of every map)."""
+        check_map_name(map_name)
+        if map_name == "reduced":
+            return self.pack_q(solution.Q_r)
+        return self.pack_joint(solution)

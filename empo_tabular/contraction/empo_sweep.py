@@ -1,0 +1,308 @@
+"""Contraction of the EMPO Phase 2 maps along the branch of fixed points: :func:`analyze_contraction`.
+
+For each beta_r of a grid the exact fixed point is followed from beta_r = 0 by continuation
+(:func:`~.empo_analysis.follow_branch`), and at that point each requested map (CONTRACTION_THEORY
+§0: ``reduced`` R, ``jacobi`` J, ``gauss_seidel`` GS; see :mod:`.empo_maps`) is linearised with
+its analytic Jacobian.  The indicators obey, at every beta,
+
+.. math:: \\|J\\|_\\infty \\ge \\rho(|J|) \\ge \\rho(J) \\ge \\max_i \\mathrm{Re}\\,\\lambda_i,
+
+hence :math:`\\beta^*_{sup} \\le \\beta^*_{async} \\le \\beta^*_{sync} \\le \\beta^*_{ODE}` for their
+first crossings of 1 (both recorded as self-checks in ``report.ordering``).  ``dq_dbeta`` is
+:math:`\\|dQ^*/d\\beta\\|_\\infty = \\|(I - J_R)^{-1}\\partial R/\\partial\\beta\\|_\\infty`, the ramp
+sensitivity of §4.4, and ``beta_eff`` is :math:`\\beta\\max_s(\\max_a - \\min_a)\\log|Q^*(s,a)|`
+(§4.1), which shows when the power-law policy is effectively uniform.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+
+from ..params import EmpoParams
+from ..phase1 import HumanPrior
+from ..world import TabularWorld
+from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
+from .empo_analysis import ANALYZE_DEFAULTS, analyze_joint, analyze_reduced, branch_derivative, follow_branch
+from .empo_maps import EmpoMaps, check_map_name
+from .fixed_points import find_fixed_points
+from .spectral import predict_convergence_region
+
+__all__ = ["analyze_contraction", "DEFAULT_A_VALUES", "DEFAULT_KAPPA_VALUES"]
+
+SCALAR_FIELDS = ("n", "jacobian_method", "residual", "sup_norm", "log_norm", "rho_abs", "rho", "dominant_eigenvalue",
+                 "max_re", "alpha_max", "alpha_best", "alpha_best_rate", "norm_2", "fold_distance", "picard_ratio",
+                 "period2", "period2_orbit", "period2_amplitude", "picard_status", "picard_steps",
+                 "lower_bound_sampled", "lower_bound_adversarial", "spectrum_complete", "n_evals")
+DEFAULT_A_VALUES = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0)
+DEFAULT_KAPPA_VALUES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+ORDER_RTOL = 1e-6
+
+
+def _check_betas(betas) -> list:
+    try:
+        arr = np.asarray(betas, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"betas must be a sequence of real numbers, got {type(betas).__name__}") from exc
+    if arr.size == 0:
+        raise ValueError("betas must not be empty")
+    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
+    if bad.size:
+        raise ValueError(f"betas must be finite and >= 0; betas[{bad[0]}] = {arr[bad[0]]!r}")
+    return sorted(set(float(b) for b in arr))
+
+
+def _check_maps(maps) -> list:
+    if isinstance(maps, str):
+        maps = (maps,)
+    names = [check_map_name(m) for m in maps]
+    if not names:
+        raise ValueError("maps must name at least one map")
+    return list(dict.fromkeys(names))
+
+
+def _row(map_name, beta, rep, extra) -> dict:
+    row = {"map": map_name, "beta_r": float(beta)}
+    for k in SCALAR_FIELDS:
+        v = getattr(rep, k)
+        if isinstance(v, (np.bool_, bool)):
+            v = bool(v)
+        elif isinstance(v, (np.integer,)):
+            v = int(v)
+        elif isinstance(v, (complex, np.complexfloating)):
+            v = complex(v)
+        elif isinstance(v, (float, np.floating)):
+            v = float(v)
+        row[k] = v
+    lam = np.asarray(rep.eigenvalues, dtype=complex)
+    row["max_re_eigenvalue"] = complex(lam[int(np.argmax(lam.real))]) if lam.size else complex(math.nan, 0.0)
+    if row["max_re_eigenvalue"].imag < 0:
+        row["max_re_eigenvalue"] = row["max_re_eigenvalue"].conjugate()
+    row.update(extra)
+    return row
+
+
+def _beta_eff(beta, Q, live) -> float:
+    logs = np.log(np.abs(Q[live]))
+    if logs.size == 0:
+        return 0.0
+    return float(beta * np.max(logs.max(axis=1) - logs.min(axis=1)))
+
+
+def _ordering(table, maps, by_map) -> dict:
+    violations = []
+    for r in table:
+        vals = [r[k] for k in CHAIN]
+        for (k1, a), (k2, b) in zip(zip(CHAIN, vals), zip(CHAIN[1:], vals[1:])):
+            if np.isfinite(a) and np.isfinite(b) and a < b - ORDER_RTOL * max(1.0, abs(b)):
+                violations.append({"map": r["map"], "beta_r": r["beta_r"], "pair": [k1, k2], "values": [a, b]})
+    firsts, ok = {}, True
+    for m in maps:
+        f = [by_map[m][k]["first"] for k in CHAIN]
+        firsts[m] = dict(zip(CHAIN, f))
+        ok = ok and all(a <= b for a, b in zip(f, f[1:]))
+    return {"rows_ok": not violations, "violations": violations, "beta_star_ok": bool(ok), "beta_star_first": firsts,
+            "chain": list(CHAIN)}
+
+
+def _fixed_point_search(maps, q_star, beta, n_starts, seed, s0):
+    """Distinct fixed points of R_beta in a box around the branch point (small worlds)."""
+    lo = 3.0 * float(np.min(q_star))
+    hi = float(np.max(q_star)) / 3.0
+    R = maps.map_function("reduced", beta)
+
+    def F(q):  # outside Q < 0 the map is undefined: report non-finite values to the root finder
+        if not np.all(q < 0):
+            return np.full(q.size, np.nan)
+        return R(q)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fps = find_fixed_points(F, lo, hi, n_starts, seed, log_uniform=True, dim=q_star.size)
+    pts = []
+    for k in range(fps.shape[0]):
+        v = float(maps.reduced_state(np.asarray(fps[k]), beta)["V_r"][s0])
+        pts.append({"V_r_s0": v, "stable": bool(fps.stable[k]), "rho": float(fps.rho[k]),
+                    "max_re": float(fps.max_re[k])})
+    return pts
+
+
+def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", "gauss_seidel"), *,
+                        n_fixed_point_starts: int = 6, fixed_point_max_dim: int = 60, seed: int = 0,
+                        progress: bool = False, include_v_r: bool = True, options=None, region_beta=None,
+                        a_values=DEFAULT_A_VALUES, kappa_values=DEFAULT_KAPPA_VALUES,
+                        max_saved_eigenvalues: int = 200) -> ContractionReport:
+    """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)`` from beta_r = 0.
+
+    Parameters
+    ----------
+    world : TabularWorld
+    prior : HumanPrior
+    params : EmpoParams
+        Every parameter except ``beta_r`` (taken from ``betas``).
+    betas : sequence of float
+        beta_r grid, each finite and >= 0 (sorted and deduplicated here; include 0 to see the
+        affine beta = 0 map, where R is a gamma_r-contraction).
+    maps : sequence of str
+        Any of ``"reduced"``, ``"jacobi"``, ``"gauss_seidel"`` (:mod:`.empo_maps`).
+    n_fixed_point_starts : int
+        Random starts of :func:`find_fixed_points` on the reduced map per beta (0 disables the
+        search).  The search runs only when ``n_q <= fixed_point_max_dim`` (it needs
+        finite-difference Jacobians of R); otherwise ``n_fixed_points = -1`` ("not searched").
+        Found points are in the box ``[3 min q*, max q*/3]`` (log-uniform starts).
+    fixed_point_max_dim : int
+        Largest reduced dimension ``n_q`` for the multiplicity search.
+    seed : int
+        Seed of every random choice.
+    progress : bool
+        Show a tqdm progress bar over beta.
+    include_v_r : bool
+        Whether V_r is a block of the joint vector (default True, as in SA with a V_r table).
+    options : dict, optional
+        Overrides of :data:`~.empo_analysis.ANALYZE_DEFAULTS` (estimator budgets,
+        ``joint_dense_max``, ``n_eigs``, ...).
+    region_beta : float, optional
+        beta_r of the predicted convergence region (default: the largest beta); must be in the
+        grid.  Needs the ``jacobi`` map; ``None`` region when it is not analysed.
+    a_values, kappa_values : sequences of float
+        Grid of evaluator steps ``a`` and ratios ``kappa = lr_q_r / lr_evaluator`` of the region
+        :math:`\\rho(I + D(a,\\kappa)(J_{Jacobi} - I))` with ``D = a`` on V_h^e, X_h, U_r and
+        ``kappa a`` on Q_r, V_r.
+    max_saved_eigenvalues : int
+        Eigenvalues of largest modulus kept per (map, beta) in ``report.spectra``.
+
+    Returns
+    -------
+    ContractionReport
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad arguments (unknown map, negative or non-finite betas, wrong types).
+    ConvergenceError
+        If continuation of the branch fails.
+    """
+    if not isinstance(world, TabularWorld):
+        raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
+    if not isinstance(prior, HumanPrior):
+        raise TypeError(f"prior must be a HumanPrior, got {type(prior).__name__}")
+    if not isinstance(params, EmpoParams):
+        raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
+    grid = _check_betas(betas)
+    names = _check_maps(maps)
+    opt = {**ANALYZE_DEFAULTS, **(options or {})}
+    unknown = sorted(set(opt) - set(ANALYZE_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
+    if int(n_fixed_point_starts) < 0:
+        raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
+    if region_beta is None:
+        region_beta = grid[-1]
+    elif float(region_beta) not in grid:
+        raise ValueError(f"region_beta = {region_beta!r} must be one of the betas {grid}")
+    t_start = time.perf_counter()
+    em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
+    s0 = int(world.initial_state)
+    notes = []
+    sols = follow_branch(world, prior, params, grid)
+    search = n_fixed_point_starts > 0 and em.n_q <= fixed_point_max_dim
+    if n_fixed_point_starts > 0 and not search:
+        notes.append(f"fixed-point multiplicity not searched: n_q = {em.n_q} > fixed_point_max_dim = "
+                     f"{fixed_point_max_dim} (n_fixed_points = -1)")
+    table, branch = [], []
+    spectra = {m: [] for m in names}
+    region = None
+    iterator = zip(grid, sols)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(list(iterator), desc="contraction", unit="beta")
+    for beta, sol in iterator:
+        q_star = em.pack_q(sol["Q_r"])
+        factors = em.reduced_factors(q_star, beta)
+        dq = branch_derivative(em, q_star, beta, factors)
+        dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
+        fps = _fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0) if search else []
+        n_fp = len(fps) if search else -1
+        extra = {"solver_residual": float(sol["residual"]), "dq_dbeta": dq_norm, "n_fixed_points": n_fp,
+                 "beta_eff": _beta_eff(beta, sol["Q_r"], ~world.terminal)}
+        stable = None
+        for m in names:
+            t0 = time.perf_counter()
+            if m == "reduced":
+                rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt)
+            else:
+                z = em.fixed_point(m, _Arrays(sol))
+                rep = analyze_joint(em, m, z, beta, seed=seed, options=opt,
+                                    keep_jacobian=(m == "jacobi" and beta == region_beta))
+                if m == "jacobi" and beta == region_beta:
+                    region = _region(em, rep, beta, a_values, kappa_values, notes)
+            row = _row(m, beta, rep, {**extra, "seconds": time.perf_counter() - t0})
+            table.append(row)
+            lam = np.asarray(rep.eigenvalues, dtype=complex)
+            lam = lam[np.argsort(-np.abs(lam), kind="stable")][:max_saved_eigenvalues]
+            spectra[m].append(lam)
+            if stable is None or m == "reduced":
+                stable = bool(rep.rho < 1.0)
+        branch.append({"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable, "dq_dbeta": dq_norm,
+                       "fixed_points": fps})
+    by_map = {}
+    for m in names:
+        rows = [r for r in table if r["map"] == m]
+        b = [r["beta_r"] for r in rows]
+        by_map[m] = {}
+        for ind in BETA_STAR_INDICATORS:
+            eig = None
+            if ind == "rho":
+                eig = [r["dominant_eigenvalue"] for r in rows]
+            elif ind == "max_re":
+                eig = [r["max_re_eigenvalue"] for r in rows]
+            by_map[m][ind] = beta_crossings(b, [r[ind] for r in rows], 1.0, eig, ind)
+    primary = "reduced" if "reduced" in names else names[0]
+    beta_star = {ind: {**by_map[primary][ind], "map": primary} for ind in BETA_STAR_INDICATORS}
+    multi = [br["beta_r"] for br in branch if len(br["fixed_points"]) > 1]
+    beta_star["multi"] = {"first": float(multi[0]) if multi else math.inf, "all": multi, "map": "reduced",
+                          "searched": bool(search)}
+    from ..results import versions
+
+    return ContractionReport(
+        maps=names, betas=grid, params=params.to_dict(), world_checksum=world.checksum,
+        world={"name": world.info.get("name", "") if isinstance(world.info, dict) else "",
+               "n_states": int(world.n_states), "n_ar": int(world.n_ar), "n_humans": int(world.n_humans),
+               "n_goals": int(world.n_goals), "acyclic": bool(world.is_acyclic), "initial_state": s0,
+               "n_q": int(em.n_q), "n_joint": int(em.n_joint), "include_v_r": bool(include_v_r)},
+        table=table, beta_star=beta_star, beta_star_by_map=by_map, ordering=_ordering(table, names, by_map),
+        branch=branch, spectra=spectra, region=region, versions=versions(), seconds=time.perf_counter() - t_start,
+        notes=notes, options={**opt, "seed": int(seed), "n_fixed_point_starts": int(n_fixed_point_starts),
+                              "fixed_point_max_dim": int(fixed_point_max_dim), "region_beta": float(region_beta)})
+
+
+class _Arrays:
+    """Adapter: a solution dict with an ``arrays()`` method for :meth:`EmpoMaps.pack_joint`."""
+
+    def __init__(self, d):
+        self.d = d
+
+    def arrays(self):
+        return self.d
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["d"][name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+def _region(em, rep, beta, a_values, kappa_values, notes):
+    a = np.asarray(a_values, dtype=float)
+    k = np.asarray(kappa_values, dtype=float)
+    try:
+        rho = predict_convergence_region(rep.jacobian, em.fast_mask(), a, k)
+    except Exception as exc:  # ARPACK failures on clustered spectra
+        notes.append(f"predicted region at beta = {beta:g} failed: {exc}")
+        return None
+    return {"beta": float(beta), "map": "jacobi", "a_values": a.tolist(), "kappa_values": k.tolist(),
+            "rho_pred": rho.tolist(), "fast": ["V_h_e", "X_h", "U_r"], "slow": ["Q_r"] + (
+                ["V_r"] if em.include_v_r else [])}
