@@ -240,3 +240,78 @@ def test_job_writes_report_and_figures(tmp_path, cyclic):
     assert len(rep.sa_runs) == 2 and rep.region is not None
     assert np.asarray(rep.region["rho_pred"]).shape == (2, 2)
     assert load_contraction_report(tmp_path / "contraction.json") == rep
+
+
+# ------------------------------------------------------------------------------------- fast paths
+
+
+def test_factored_fast_paths_match_direct_solves(cyclic, monkeypatch):
+    """W from dense component inverses = W from sparse LU solves; refined map values = direct ones."""
+    import empo_tabular.contraction.empo_maps as em_mod
+
+    w, prior = cyclic
+    beta = 6.0
+    em = EmpoMaps(w, prior, PARAMS)
+    q = em.pack_q(solve_phase2(w, prior, PARAMS.replace(beta_r=beta)).Q_r)
+    P, W, st = em.reduced_factors(q, beta)
+    monkeypatch.setattr(em_mod, "component_product", lambda *a: None)
+    _, W_lu, _ = em.reduced_factors(q, beta)
+    np.testing.assert_allclose(W, W_lu, rtol=0, atol=1e-12 * np.max(np.abs(W_lu)))
+    F = em.reduced_near(st, beta)
+    rng = np.random.default_rng(3)
+    for scale in (1e-4, 0.1, 1.0):  # near (refinement) and far (fallback to a fresh LU)
+        x = q * np.exp(scale * rng.uniform(-1, 1, q.size))
+        np.testing.assert_allclose(F(x), em.reduced(x, beta), rtol=1e-12, atol=1e-13)
+    r_fast = em.reduced_beta_derivative(q, beta, state=st)
+    np.testing.assert_allclose(r_fast, em.reduced_beta_derivative(q, beta), rtol=1e-6, atol=1e-9)
+
+
+def test_perron_krylov_path_is_certified():
+    """ARPACK + Collatz-Wielandt path (float64 and float32 storage) against the dense Perron root."""
+    from empo_tabular.contraction.spectral import collatz_wielandt, perron
+
+    rng = np.random.default_rng(0)
+    A = rng.uniform(0, 1, (80, 80)) * (rng.uniform(0, 1, (80, 80)) < 0.2)
+    ref = float(np.max(np.abs(np.linalg.eigvals(A))))
+    for M in (A, A.astype(np.float32)):
+        root, wv = perron(M, dense_limit=10)
+        assert root == pytest.approx(ref, rel=1e-6)
+        lo, hi, _ = collatz_wielandt(A, wv)
+        assert lo <= ref * (1 + 1e-12) and hi >= ref * (1 - 1e-12) and hi - lo <= 2e-6 * hi
+        root2, _ = perron(M, dense_limit=10, v0=wv)  # warm start
+        assert root2 == pytest.approx(ref, rel=1e-6)
+
+
+def test_reduced_fast_path_matches_dense_analysis(cyclic, monkeypatch):
+    """Factored indicators (float32 |J|, ARPACK Perron, eigvals + inverse iteration) = dense ones."""
+    import empo_tabular.contraction.empo_analysis as ea
+
+    w, prior = cyclic
+    betas = [0.0, 5.0, 60.0]
+    slow = analyze_contraction(w, prior, PARAMS, betas, maps=("reduced",), n_fixed_point_starts=0, options=FAST)
+    monkeypatch.setattr(ea, "ABS32_MIN", 0)
+    monkeypatch.setattr(ea, "PERRON_DENSE_MAX", 5)
+    fast = analyze_contraction(w, prior, PARAMS, betas, maps=("reduced",), n_fixed_point_starts=0, options=FAST)
+    par = analyze_contraction(w, prior, PARAMS, betas, maps=("reduced",), n_fixed_point_starts=0, options=FAST,
+                              n_jobs=2)
+    em = EmpoMaps(w, prior, PARAMS)
+    for rs, rf, rp in zip(slow.table, fast.table, par.table):
+        for k in ("sup_norm", "log_norm", "rho", "max_re", "alpha_max", "picard_ratio", "lower_bound_sampled",
+                  "dq_dbeta"):
+            assert rf[k] == pytest.approx(rs[k], rel=1e-9, abs=1e-12), k
+            assert rp[k] == pytest.approx(rf[k], rel=1e-9, abs=1e-12), k
+        assert rf["rho_abs"] == pytest.approx(rs["rho_abs"], rel=1e-6)
+        assert rp["rho_abs"] == pytest.approx(rf["rho_abs"], rel=1e-6)
+        # the dense Jacobian's spectrum and norms (no factorisation involved)
+        q = em.pack_q(follow_branch(w, prior, PARAMS, [rs["beta_r"]])[0]["Q_r"])
+        J = em.reduced_jacobian(q, rs["beta_r"])
+        lam = np.linalg.eigvals(J)
+        assert rs["rho"] == pytest.approx(np.max(np.abs(lam)), rel=1e-9)
+        assert rf["sup_norm"] == pytest.approx(np.max(np.abs(J).sum(axis=1)), rel=1e-12)
+        assert rf["rho_abs"] == pytest.approx(np.max(np.abs(np.linalg.eigvals(np.abs(J)))), rel=1e-6)
+        rep = ea.analyze_reduced(em, q, rs["beta_r"], options=FAST)
+        v, lam_dom = rep.dominant_eigenvector, rep.dominant_eigenvalue
+        assert np.linalg.norm(v) == pytest.approx(1.0)
+        assert np.max(np.abs(J @ v - lam_dom * v)) <= 1e-8
+    with pytest.raises(ValueError, match="n_jobs"):
+        analyze_contraction(w, prior, PARAMS, [0.0], maps=("reduced",), n_jobs=0)

@@ -5,8 +5,9 @@
   started from the previous one), as in :func:`~empo_tabular.solve_phase2`.
 * :func:`analyze_reduced` — :class:`MapReport` of the reduced map R at its fixed point using the
   factorisation ``J_R = P W`` (:meth:`EmpoMaps.reduced_factors`): the complete spectrum is
-  ``eig(W P)`` (n_live x n_live) plus ``n_q - n_live`` zeros, the norms come from the dense
-  ``|J_R|``, and the observed/sampled estimators are those of :func:`analyze_map`.
+  ``eigvals(W P)`` (n_live x n_live) plus ``n_q - n_live`` zeros, the norms come from ``|J_R|``
+  assembled row by row (float32 above :data:`ABS32_MIN` unknowns, Perron root warm-started and
+  certified), and the observed/sampled estimators are those of :func:`analyze_map`.
 * :func:`analyze_joint` — :func:`analyze_map` on a joint map with its analytic sparse Jacobian.
 * :func:`branch_derivative` — :math:`dq^*/d\\beta = (I - J_R)^{-1} \\partial R/\\partial\\beta`
   (implicit function theorem) via Woodbury: :math:`x = r + P (I - W P)^{-1} W r`.
@@ -17,14 +18,17 @@ import math
 import time
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .._continuation import ConvergenceError, LinearSolver, continuation, newton
+from .._kernels import kernel
 from ..phase2 import _NewtonSystem, phase2_residuals, solve_phase2
 from . import _estimators as est
 from ._report import MapReport
 from .generic import _Counted, _norm_fields, _normalise_vector, _spectral_fields, analyze_map
-from .spectral import dominant_index
+from .spectral import _add_dense_csr, dominant_index, perron
 
 __all__ = ["ANALYZE_DEFAULTS", "analyze_joint", "analyze_reduced", "branch_derivative", "follow_branch"]
 
@@ -111,26 +115,109 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11) -> list:
     return out
 
 
-def _factors_spectrum(P, W):
-    """Complete spectrum of ``J = P W`` from the smaller of ``eig(W P)`` / ``eig(P W)``."""
-    n_q, n_l = P.shape
-    if n_l < n_q:
-        small = np.asarray(W @ P.toarray()) if hasattr(P, "toarray") else W @ P
-        lam_small, vecs = np.linalg.eig(small)
-        lam = np.concatenate([lam_small, np.zeros(n_q - n_l, dtype=complex)])
-        return lam, lam_small, vecs
-    J = np.asarray(P @ W)
-    lam, vecs = np.linalg.eig(J)
-    return lam, None, vecs
+#: Above this many unknowns the reduced analysis stores ``|J_R|`` in float32 for the Perron root
+#: (half the memory traffic; see :func:`~.spectral.perron` for the accuracy).
+ABS32_MIN = 2000
+#: Largest ``|J_R|`` whose Perron root is found by a dense eigendecomposition (ARPACK above).
+PERRON_DENSE_MAX = 500
 
 
-def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian) -> MapReport:
+def one_blas_thread():
+    """Context pinning BLAS to one thread: on a shared machine OpenBLAS threading made a dense
+    eigendecomposition 15-70x slower, and the dense kernels here are too small to gain from it."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _wp(P, W, state):
+    """``W P`` (n_live x n_live), cached in the :meth:`EmpoMaps.reduced_state` dict ``state``."""
+    if state is None or state.get("WP") is None:
+        WP = np.zeros((W.shape[0], P.shape[1]))
+        P = sp.csr_matrix(P)
+        _add_dense_csr(WP, np.arange(W.shape[0]), np.ascontiguousarray(W), P.indptr, P.indices, P.data)
+        if state is None:
+            return WP
+        state["WP"] = WP
+    return state["WP"]
+
+
+@kernel(nogil=True)
+def _abs_product(indptr, indices, data, W, ax, A, rows, xrows):  # pragma: no cover - compiled
+    """``A = |P W|`` (P CSR, W dense; A float32 or float64) with float64 row sums ``rows`` and
+    ``xrows = |P W| ax``, one row at a time (Numba)."""
+    m = W.shape[1]
+    buf = np.empty(m)
+    for i in range(indptr.size - 1):
+        for j in range(m):
+            buf[j] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            k = indices[p]
+            c = data[p]
+            for j in range(m):
+                buf[j] += c * W[k, j]
+        s = 0.0
+        t = 0.0
+        for j in range(m):
+            a = abs(buf[j])
+            A[i, j] = a
+            s += a
+            t += a * ax[j]
+        rows[i] = s
+        xrows[i] = t
+
+
+def _factored_norms(P, W, x_star, perron_start, workspace=None):
+    """``sup_norm, log_norm, rho_abs, perron_weights`` of ``J = P W`` without forming J in float64.
+
+    ``|J|`` is assembled row by row (float32 storage above :data:`ABS32_MIN` unknowns, row
+    sums in float64) into ``workspace["absJ"]`` when that buffer fits (it is reused across the
+    grid points of a sweep); the Perron root is :func:`~.spectral.perron` started from ``perron_start``.
+    """
+    n = x_star.size
+    P = sp.csr_matrix(P)
+    dtype = np.float32 if n > ABS32_MIN else np.float64
+    A = None if workspace is None else workspace.get("absJ")
+    if A is None or A.shape != (n, n) or A.dtype != dtype:
+        A = np.empty((n, n), dtype=dtype)
+        if workspace is not None:
+            workspace["absJ"] = A
+    rows, xrows = np.empty(n), np.empty(n)
+    ax = np.abs(x_star)
+    _abs_product(P.indptr, P.indices, P.data, np.ascontiguousarray(W), ax, A, rows, xrows)
+    log_norm = float(np.max(xrows / ax)) if np.all(ax > 0) else math.nan
+    rho_abs, w = perron(A, dense_limit=PERRON_DENSE_MAX, v0=perron_start)
+    return dict(sup_norm=float(rows.max()), log_norm=log_norm, rho_abs=rho_abs, perron_weights=w)
+
+
+def _eigenvector(A, lam):
+    """Eigenvector of the dense matrix ``A`` for its eigenvalue ``lam``: three steps of inverse
+    iteration with the shift ``lam + 1e-10 max(1, |lam|)`` from a fixed pseudo-random start."""
+    n = A.shape[0]
+    cplx = lam.imag != 0.0
+    shift = (lam if cplx else lam.real) + 1e-10 * max(1.0, abs(lam))
+    M = (A.astype(complex) if cplx else A.copy()) - shift * np.eye(n)
+    start = np.random.default_rng(20240531)
+    v = start.standard_normal(n) + (1j * start.standard_normal(n) if cplx else 0.0)
+    lu = sla.lu_factor(M, check_finite=False, overwrite_a=True)
+    for _ in range(3):
+        v = sla.lu_solve(lu, v, check_finite=False)
+        nv = float(np.linalg.norm(v))
+        if not (nv > 0 and math.isfinite(nv)):
+            return np.full(n, np.nan + 0j)
+        v = v / nv
+    return v
+
+
+def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian, norms=None) -> MapReport:
     """A :class:`MapReport` from a Jacobian ``J`` (dense or sparse), its complete spectrum ``lam`` and
-    dominant eigenvector ``vec``, plus the F-based estimators of :func:`analyze_map`."""
+    dominant eigenvector ``vec``, plus the F-based estimators of :func:`analyze_map`.
+
+    ``norms`` (optional): precomputed ``sup_norm, log_norm, rho_abs, perron_weights``; ``J`` may
+    then be None when it is not needed (``n > 500``, no adversarial bound, not kept)."""
     n = x_star.size
     residual = float(np.max(np.abs(fx - x_star))) if n else 0.0
-    absJ = abs(J) if sp.issparse(J) else np.abs(J)
-    out = _norm_fields(absJ, x_star)
+    if norms is None:
+        norms = _norm_fields(abs(J) if sp.issparse(J) else np.abs(J), x_star)
+    out = dict(norms)
     out.update(_spectral_fields(lam, True))
     dom = out["dominant_eigenvalue"]
     if vec is not None and dom.imag < 0:
@@ -170,35 +257,57 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian)
         jacobian=J if keep_jacobian else None)
 
 
-def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jacobian: bool = False) -> MapReport:
+def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jacobian: bool = False,
+                    factors=None, perron_start=None, workspace=None) -> MapReport:
     """:class:`MapReport` of the reduced map at ``q_star`` (normally its fixed point).
 
     Indicators as in :func:`analyze_map` (same field meanings), computed from the analytic
-    factorisation ``J_R = P W``: exact complete spectrum (``spectrum_complete=True``) from
-    ``eig(W P)``, norms of the dense ``|J_R|``, Perron root by ARPACK above 500 unknowns, Picard
-    observation and the two Lipschitz lower bounds on the relative box ``q* exp(-+box)`` with the
-    budgets of ``options`` (see :data:`ANALYZE_DEFAULTS`).  ``jacobian_method`` is
-    ``"analytic_factored"``.
+    factorisation ``J_R = P W`` (``factors``, from :meth:`EmpoMaps.reduced_factors`, computed
+    unless given):
+
+    * exact complete spectrum (``spectrum_complete=True``): ``eigvals(W P)`` (n_live x n_live)
+      plus ``n_q - n_live`` zeros; the dominant eigenvector is ``P v`` with ``v`` from inverse
+      iteration on ``W P`` (:func:`_eigenvector`);
+    * norms from ``|J_R|`` assembled row by row (:func:`_factored_norms`); Perron root of
+      ``|J_R|`` by :func:`~.spectral.perron` (dense up to 500 unknowns; above, ARPACK started from
+      ``perron_start`` -- e.g. the previous beta's ``perron_weights`` -- and certified by
+      Collatz-Wielandt bounds to a relative gap of 1e-6);
+    * Picard observation and the two Lipschitz lower bounds on the relative box ``q* exp(-+box)``
+      with the budgets of ``options`` (see :data:`ANALYZE_DEFAULTS`); their evaluations of R
+      solve the V_h^e system by refinement from the LU at ``q_star``
+      (:meth:`EmpoMaps.reduced_near`), which gives the same values to ~1e-14.
+
+    ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread (:func:`one_blas_thread`).
+    ``workspace`` (optional dict) keeps the large ``|J_R|`` buffer between calls of a sweep.
     """
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
     rng = np.random.default_rng(seed)
     q_star = np.asarray(q_star, dtype=float)
     n = q_star.size
-    F = _Counted(maps.map_function("reduced", beta), n, "reduced map")
-    P, W, st = maps.reduced_factors(q_star, beta)
-    F.count += 1
-    J = np.asarray(P @ W)
-    lam, lam_small, vecs = _factors_spectrum(P, W)
-    vec = None
-    if lam.size:
-        dom = lam[dominant_index(lam)]
-        if lam_small is not None:
-            vec = _normalise_vector(P @ vecs[:, int(np.argmin(np.abs(lam_small - dom)))]) if abs(dom) > 0 else \
-                np.zeros(n, dtype=complex)
+    with one_blas_thread():
+        P, W, st = maps.reduced_factors(q_star, beta) if factors is None else factors
+        F = _Counted(maps.reduced_near(st, beta), n, "reduced map")
+        F.count += 1
+        n_l = W.shape[0]
+        need_J = keep_jacobian or bool(opt["adversarial"]) or n <= 500 or n_l >= n
+        J = np.asarray(P @ W) if need_J else None
+        if n_l < n:
+            small = _wp(P, W, st)
+            lam_small = np.linalg.eigvals(small) if n_l else np.zeros(0, complex)
+            lam = np.concatenate([lam_small, np.zeros(n - n_l, dtype=complex)])
         else:
-            vec = _normalise_vector(vecs[:, int(np.argmin(np.abs(lam - dom)))])
-    return _assemble(F, q_star, st["q_next"], J, lam, vec, np.ones(n, dtype=bool), opt, rng, "analytic_factored",
-                     keep_jacobian)
+            small, lam = J, np.linalg.eigvals(J)
+        vec = None
+        if lam.size:
+            dom = lam[dominant_index(lam)]
+            if abs(dom) > 0:
+                v = _eigenvector(small, dom)
+                vec = _normalise_vector(P @ v if n_l < n else v)
+            else:
+                vec = np.zeros(n, dtype=complex)
+        norms = _factored_norms(P, W, q_star, perron_start, workspace)
+        return _assemble(F, q_star, st["q_next"], J, lam, vec, np.ones(n, dtype=bool), opt, rng,
+                         "analytic_factored", keep_jacobian, norms)
 
 
 def analyze_joint(maps, map_name, z_star, beta, *, seed: int = 0, options=None,
@@ -250,17 +359,18 @@ def branch_derivative(maps, q_star, beta, factors=None) -> np.ndarray:
 
     Differentiating ``q* = R_beta(q*)`` gives :math:`(I - J_R)\\,dq^*/d\\beta = \\partial R/\\partial\\beta`;
     with ``J_R = P W`` the solve is :math:`x = r + P (I - W P)^{-1} W r` (Woodbury; an
-    ``n_live x n_live`` system).  ``dR/dbeta`` is a central difference in beta at fixed q.
+    ``n_live x n_live`` system).  ``dR/dbeta`` is a central difference in beta at fixed q
+    (its V_h^e solves refine from the LU at ``q_star``).
     """
-    P, W, _ = maps.reduced_factors(q_star, beta) if factors is None else factors
-    r = maps.reduced_beta_derivative(q_star, beta)
-    Pd = P.toarray()
-    small = np.eye(W.shape[0]) - W @ Pd
-    try:
-        y = np.linalg.solve(small, W @ r)
-    except np.linalg.LinAlgError:
-        return np.full(q_star.size, np.nan)
-    return r + Pd @ y
+    with one_blas_thread():
+        P, W, st = maps.reduced_factors(q_star, beta) if factors is None else factors
+        r = maps.reduced_beta_derivative(q_star, beta, state=st)
+        small = np.eye(W.shape[0]) - _wp(P, W, st)
+        try:
+            y = np.linalg.solve(small, W @ r)
+        except np.linalg.LinAlgError:
+            return np.full(q_star.size, np.nan)
+        return r + P @ y
 
 
 def timed(fn, *args, **kwargs):

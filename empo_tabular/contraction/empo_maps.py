@@ -62,10 +62,36 @@ from ..params import EmpoParams
 from ..phase1 import HumanPrior
 from ..phase2 import _param_args, _world_args, jacobian_blocks
 from ..world import TabularWorld
+from .spectral import component_product
 
 __all__ = ["MAP_NAMES", "EmpoMaps"]
 
 MAP_NAMES = ("reduced", "jacobi", "gauss_seidel")
+
+
+
+def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):
+    """Solve ``M e = c`` by iterative refinement ``e <- e + LU^{-1}(c - M e)`` from ``e0``.
+
+    ``lu`` factors a nearby matrix.  Stopping rule: ``||de||_inf <= tol * max(1, ||e||_inf)``
+    (converged: the error is then below ~tol, like a direct solve's).  Returns None (the
+    caller factorises ``M`` itself) when a step fails to halve the previous one or after
+    ``max_iter`` steps.
+    """
+    e = np.array(e0, dtype=float)
+    prev = math.inf
+    for _ in range(max_iter):
+        de = lu.solve(c - M @ e)
+        e += de
+        nd = float(np.max(np.abs(de))) if de.size else 0.0
+        if not math.isfinite(nd):
+            return None
+        if nd <= tol * max(1.0, float(np.max(np.abs(e)))):
+            return e
+        if nd > 0.5 * prev:
+            return None
+        prev = nd
+    return None
 
 
 def check_map_name(name) -> str:
@@ -307,15 +333,24 @@ class EmpoMaps:
         M = sp.csc_matrix(M)
         if self.world.is_acyclic:  # triangular in the packing order: no pivoting, no fill, exact zeros
             return spla.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
+        if self.params.gamma_h < 1.0:  # I - gamma_h A with A substochastic: strictly diagonally dominant
+            return spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
         return spla.splu(M)
 
     # ------------------------------------------------------------------ reduced map
 
-    def reduced_state(self, q, beta) -> dict:
+    def reduced_state(self, q, beta, *, near=None) -> dict:
         """Everything the reduced map computes at ``q``: full arrays and the ``V_h^e`` LU.
 
         Returns a dict with ``Q_r, pi_r, V_h_e, X_h, U_r, V_r`` (full arrays, terminal
-        conventions), ``q_next`` (= R(q)), ``e`` (the exact V_h^e unknowns) and ``lu``.
+        conventions), ``q_next`` (= R(q)), ``e`` (the exact V_h^e unknowns), ``M`` (the V_h^e
+        system matrix ``I - A_EE(pi)``, CSC) and ``lu`` (its sparse LU, or None when ``near``
+        solved the system).
+
+        ``near`` (optional) is the state dict of a nearby point (same beta or a close one): the
+        V_h^e system is then solved by iterative refinement preconditioned with that point's LU
+        (:func:`_refine`), falling back to a fresh LU when refinement does not converge.  The
+        result is the exact solution to ~1e-14 either way.
         """
         beta = _check_beta(beta)
         q = self._vec(q, self.n_q, "q")
@@ -323,8 +358,14 @@ class EmpoMaps:
         # c_E: the V_h^e backup with zero continuation values; A_EE from the Jacobian kernel
         _, PI, cE, _, _, _ = self._kernel_map(beta, Q, VE0, X1, U1, V0)
         EE = self._raw_blocks(beta, Q, VE0, X1)["EE"][self.e_index][:, self.e_index]
-        lu = self._lu(sp.identity(self.n_e, format="csc") - EE)
-        e = lu.solve(cE.ravel()[self.e_index])
+        M = (sp.identity(self.n_e, format="csc") - EE).tocsc()
+        c = cE.ravel()[self.e_index]
+        e = lu = None
+        if near is not None and near.get("lu") is not None and not self.world.is_acyclic:
+            e = _refine(M, c, near["lu"], near["e"])
+        if e is None:
+            lu = self._lu(M)
+            e = lu.solve(c)
         VE = np.zeros(self.S * self.H * self.G)
         VE[self.e_index] = e
         VE = VE.reshape(self.S, self.H, self.G)
@@ -335,13 +376,22 @@ class EmpoMaps:
         q_next = self._qv_all @ V
         Qn = np.where(self.live[:, None], Q, np.nan)
         return {"Q_r": Qn, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V, "q_next": q_next, "e": e,
-                "lu": lu}
+                "lu": lu, "M": M}
+
+    def reduced_near(self, state, beta):
+        """``R_beta`` as a closure that solves V_h^e by refinement from ``state`` (see :meth:`reduced_state`).
+
+        Same values as :meth:`reduced` (to ~1e-14); much cheaper for points near ``state``'s q
+        (Picard orbits, finite differences in beta, a box around the fixed point).
+        """
+        beta = _check_beta(beta)
+        return lambda q: self.reduced_state(q, beta, near=state)["q_next"]
 
     def reduced(self, q, beta) -> np.ndarray:
         """The reduced map :math:`R_\\beta(q) = \\gamma_r E[V_r(s')]` with V_h^e solved exactly for pi(q)."""
         return self.reduced_state(q, beta)["q_next"]
 
-    def reduced_factors(self, q, beta):
+    def reduced_factors(self, q, beta, state=None):
         """Factors of the reduced-map Jacobian :math:`J_R = P W` at ``q``.
 
         Returns
@@ -350,35 +400,52 @@ class EmpoMaps:
             :math:`\\partial Q'/\\partial V_r` (nonnegative: ``gamma_r`` times transition probabilities).
         W : numpy.ndarray, shape (n_live, n_q)
             :math:`dV_r/dq = VQ + c_r\\,UX\\,XE\\,(I - EE)^{-1} EQ` (dense: V_h^e couples all
-            states), computed with ``n_live`` transposed solves of the V_h^e system.
+            states).  Cyclic worlds: ``(I - EE)`` splits into connected components (one per
+            human-goal pair plus trivial ones); each component's dense inverse (LAPACK, at most
+            :data:`~.spectral.DENSE_BLOCK_MAX` unknowns) gives its part of ``UX XE (I - EE)^{-1} EQ``.
+            Acyclic worlds (and larger components): ``n_live`` transposed solves with the sparse LU.
         state : dict
-            :meth:`reduced_state` at ``q``.
+            :meth:`reduced_state` at ``q`` (computed unless given).
         """
-        st = self.reduced_state(q, beta)
+        st = self.reduced_state(q, beta) if state is None else state
         Q, VE, X = self._full(q=q)[0], st["V_h_e"], np.where(self.live[:, None], st["X_h"], 1.0)
         b = self._blocks(beta, Q, VE, X)
         Rm = (b["VU"] @ b["UX"] @ b["XE"]).tocsr()  # (n_live, n_e)
-        if self.n_e:
-            Y = st["lu"].solve(np.asarray(Rm.T.toarray(), order="F"), trans="T")  # M^{-T} R^T, (n_e, n_live)
+        K = None
+        if self.n_e and not self.world.is_acyclic:
+            K = component_product(st["M"], Rm, b["EQ"], self.n_u, self.n_q)
+        if K is None and self.n_e:
+            lu = st["lu"] if st.get("lu") is not None else self._lu(st["M"])
+            Y = lu.solve(np.asarray(Rm.T.toarray(), order="F"), trans="T")  # M^{-T} R^T, (n_e, n_live)
             K = np.asarray((b["EQ"].T @ Y).T)  # (n_live, n_q)
-        else:
+        elif K is None:
             K = np.zeros((self.n_u, self.n_q))
-        W = b["VQ"].toarray() + K
-        return self._qv, W, st
+        VQ = b["VQ"].tocoo()
+        VQ.sum_duplicates()
+        K[VQ.row, VQ.col] += VQ.data  # W = VQ + K, in place
+        return self._qv, K, st
 
     def reduced_jacobian(self, q, beta) -> np.ndarray:
         """Dense :math:`J_R = dR/dq` at ``q`` (``P @ W``, see :meth:`reduced_factors`)."""
         P, W, _ = self.reduced_factors(q, beta)
         return np.asarray(P @ W)
 
-    def reduced_beta_derivative(self, q, beta, h: float = 1e-6) -> np.ndarray:
-        """:math:`\\partial R_\\beta(q)/\\partial\\beta` at fixed ``q`` by a central difference in beta."""
+    def reduced_beta_derivative(self, q, beta, h: float = 1e-6, state=None) -> np.ndarray:
+        """:math:`\\partial R_\\beta(q)/\\partial\\beta` at fixed ``q`` by a central difference in beta.
+
+        ``state`` (the :meth:`reduced_state` at ``q``, optional) lets the four-point solves use
+        refinement (:meth:`reduced_near`); the values are the same to ~1e-14.
+        """
         beta = _check_beta(beta)
         step = h * max(1.0, beta)
         lo = beta - step
+
+        def R(b):
+            return self.reduced(q, b) if state is None else self.reduced_state(q, b, near=state)["q_next"]
+
         if lo < 0.0:  # the power law is defined for negative exponents too; stay in the checked range
-            return (self.reduced(q, beta + step) - self.reduced(q, beta)) / step
-        return (self.reduced(q, beta + step) - self.reduced(q, lo)) / (2.0 * step)
+            return (R(beta + step) - R(beta)) / step
+        return (R(beta + step) - R(lo)) / (2.0 * step)
 
     # ------------------------------------------------------------------ joint maps
 

@@ -25,7 +25,8 @@ from ..params import EmpoParams
 from ..phase1 import HumanPrior
 from ..world import TabularWorld
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
-from .empo_analysis import ANALYZE_DEFAULTS, analyze_joint, analyze_reduced, branch_derivative, follow_branch
+from .empo_analysis import (ANALYZE_DEFAULTS, analyze_joint, analyze_reduced, branch_derivative, follow_branch,
+                             one_blas_thread)
 from .empo_maps import EmpoMaps, check_map_name
 from .fixed_points import find_fixed_points
 from .spectral import predict_convergence_region
@@ -133,7 +134,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
                         n_fixed_point_starts: int = 6, fixed_point_max_dim: int = 60, seed: int = 0,
                         progress: bool = False, include_v_r: bool = True, options=None, region_beta=None,
                         a_values=DEFAULT_A_VALUES, kappa_values=DEFAULT_KAPPA_VALUES,
-                        max_saved_eigenvalues: int = 200) -> ContractionReport:
+                        max_saved_eigenvalues: int = 200, n_jobs: int = 1) -> ContractionReport:
     """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)`` from beta_r = 0.
 
     Parameters
@@ -172,6 +173,12 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         ``kappa a`` on Q_r, V_r.
     max_saved_eigenvalues : int
         Eigenvalues of largest modulus kept per (map, beta) in ``report.spectra``.
+    n_jobs : int
+        Worker processes (forked; threads where ``fork`` is unavailable) analysing the grid
+        points after the branch is followed (default 1).  Each worker takes every ``n_jobs``-th
+        point, so the Perron warm start comes from ``n_jobs`` points back; the indicators agree
+        with ``n_jobs = 1`` to the estimators' tolerances.  BLAS is pinned to one thread per
+        process throughout.
 
     Returns
     -------
@@ -198,10 +205,20 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
     if int(n_fixed_point_starts) < 0:
         raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
     if region_beta is None:
         region_beta = grid[-1]
     elif float(region_beta) not in grid:
         raise ValueError(f"region_beta = {region_beta!r} must be one of the betas {grid}")
+    with one_blas_thread():  # dense kernels are small; OpenBLAS threading on a shared machine is a 10x loss
+        return _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_point_max_dim, seed,
+                      progress, include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs)
+
+
+def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_point_max_dim, seed, progress,
+           include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs):
+    """The body of :func:`analyze_contraction` (arguments already checked)."""
     t_start = time.perf_counter()
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
@@ -214,12 +231,8 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     table, branch = [], []
     spectra = {m: [] for m in names}
     region = None
-    iterator = zip(grid, sols)
-    if progress:
-        from tqdm.auto import tqdm
 
-        iterator = tqdm(list(iterator), desc="contraction", unit="beta")
-    for beta, sol in iterator:
+    def one_beta(beta, sol, perron_start, workspace):
         q_star = em.pack_q(sol["Q_r"])
         factors = em.reduced_factors(q_star, beta)
         dq = branch_derivative(em, q_star, beta, factors)
@@ -229,25 +242,36 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         extra = {"solver_residual": float(sol["residual"]), "dq_dbeta": dq_norm, "n_fixed_points": n_fp,
                  "beta_eff": _beta_eff(beta, sol["Q_r"], ~world.terminal)}
         stable = None
+        out = {"rows": [], "spectra": {}, "perron": perron_start, "region": None, "notes": []}
         for m in names:
             t0 = time.perf_counter()
             if m == "reduced":
-                rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt)
+                rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
+                                      perron_start=perron_start, workspace=workspace)
+                out["perron"] = rep.perron_weights
             else:
                 z = em.fixed_point(m, _Arrays(sol))
                 rep = analyze_joint(em, m, z, beta, seed=seed, options=opt,
                                     keep_jacobian=(m == "jacobi" and beta == region_beta))
                 if m == "jacobi" and beta == region_beta:
-                    region = _region(em, rep, beta, a_values, kappa_values, notes)
-            row = _row(m, beta, rep, {**extra, "seconds": time.perf_counter() - t0})
-            table.append(row)
+                    out["region"] = _region(em, rep, beta, a_values, kappa_values, out["notes"])
+            out["rows"].append(_row(m, beta, rep, {**extra, "seconds": time.perf_counter() - t0}))
             lam = np.asarray(rep.eigenvalues, dtype=complex)
-            lam = lam[np.argsort(-np.abs(lam), kind="stable")][:max_saved_eigenvalues]
-            spectra[m].append(lam)
+            out["spectra"][m] = lam[np.argsort(-np.abs(lam), kind="stable")][:max_saved_eigenvalues]
             if stable is None or m == "reduced":
                 stable = bool(rep.rho < 1.0)
-        branch.append({"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable, "dq_dbeta": dq_norm,
-                       "fixed_points": fps})
+        out["branch"] = {"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable, "dq_dbeta": dq_norm,
+                         "fixed_points": fps}
+        return out
+
+    results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
+    for res in results:
+        table.extend(res["rows"])
+        for m in names:
+            spectra[m].append(res["spectra"][m])
+        branch.append(res["branch"])
+        notes.extend(res["notes"])
+        region = res["region"] if res["region"] is not None else region
     by_map = {}
     for m in names:
         rows = [r for r in table if r["map"] == m]
@@ -306,3 +330,72 @@ def _region(em, rep, beta, a_values, kappa_values, notes):
     return {"beta": float(beta), "map": "jacobi", "a_values": a.tolist(), "kappa_values": k.tolist(),
             "rho_pred": rho.tolist(), "fast": ["V_h_e", "X_h", "U_r"], "slow": ["Q_r"] + (
                 ["V_r"] if em.include_v_r else [])}
+
+
+_CHAINS: dict = {}  # work of the running sweeps, inherited by forked workers
+
+
+def _chain(key, j, n_jobs, bar=None):
+    """Run chain ``j`` of the sweep ``key`` (see :func:`_run_chains`); returns ``[(i, result), ...]``."""
+    fn, grid, sols = _CHAINS[key]
+    out, start, workspace = [], None, {}  # per-chain buffers (the |J_R| array), dropped at the end
+    for i in range(j, len(grid), n_jobs):
+        res = fn(grid[i], sols[i], start, workspace)
+        start = res["perron"]
+        out.append((i, res))
+        if bar is not None:
+            bar.update(1)
+    return out
+
+
+def _chain_in_worker(args):
+    return _chain(*args)
+
+
+def _run_chains(fn, grid, sols, n_jobs, progress):
+    """``fn(beta, sol, perron_start, workspace)`` for every grid point, in ``n_jobs`` interleaved chains.
+
+    Chain ``j`` takes the grid points ``j, j + n_jobs, ...`` in ascending order and passes each
+    point the Perron vector of its predecessor in the chain (warm start, see
+    :func:`~.empo_analysis.analyze_reduced`), so the results do not depend on timing.
+    ``n_jobs > 1`` runs the chains in forked worker processes (POSIX ``fork``; the work is
+    inherited, only the results are sent back), or in threads where ``fork`` is unavailable.
+    """
+    n = len(grid)
+    n_jobs = max(1, min(n_jobs, n))
+    key = id(fn)
+    _CHAINS[key] = (fn, grid, sols)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc="contraction", unit="beta")
+    parts = None
+    try:
+        if n_jobs == 1:
+            parts = [_chain(key, 0, 1, bar)]
+        else:
+            import multiprocessing as mp
+
+            try:
+                ctx = mp.get_context("fork")
+                with ctx.Pool(n_jobs) as pool:
+                    parts = []
+                    for part in pool.imap_unordered(_chain_in_worker, [(key, j, n_jobs) for j in range(n_jobs)]):
+                        parts.append(part)
+                        if bar is not None:
+                            bar.update(len(part))
+            except (ValueError, AssertionError, OSError):  # no fork, or inside a daemonic process
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                    parts = list(pool.map(lambda j: _chain(key, j, n_jobs, bar), range(n_jobs)))
+    finally:
+        _CHAINS.pop(key, None)
+        if bar is not None:
+            bar.close()
+    results = [None] * n
+    for part in parts:
+        for i, res in part:
+            results[i] = res
+    return results

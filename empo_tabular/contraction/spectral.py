@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._kernels import kernel
 from .._validation import as_array, as_real, check_finite
 
 __all__ = [
@@ -159,21 +160,29 @@ def alpha_best_from_eigenvalues(eigenvalues) -> tuple[float, float]:
     return best_alpha, rate
 
 
-def perron(A, *, dense_limit: int = 500):
+def perron(A, *, dense_limit: int = 500, v0=None, rtol: float = 1e-6):
     """Perron root and a Perron vector of a nonnegative matrix ``A`` (= ``|J|``).
 
     The Perron root equals :math:`\\rho(A)` and the best weighted max-norm constant
     :math:`\\inf_{w > 0} \\max_i (A w)_i / w_i` (Collatz-Wielandt).  The vector is returned
     nonnegative with maximum entry 1; for reducible ``A`` it may contain zeros.
 
-    Uses a dense eigen-decomposition for ``n <= dense_limit`` and ARPACK (``which='LM'``)
-    above that, falling back to the dense decomposition if ARPACK fails.
+    ``n <= dense_limit``: dense eigen-decomposition.  Above that, :func:`_perron_krylov`:
+    ARPACK for the one eigenvalue of largest modulus (started from ``v0``, e.g. the Perron
+    vector of a nearby matrix), certified by the Collatz-Wielandt bounds of its modulus vector
+    (stopping rule: relative gap ``<= rtol``); when that fails, ARPACK for six eigenvalues
+    (``tol=1e-12``) as before, falling back to the dense decomposition if ARPACK fails.
+    ``A`` may be a float32 dense array (half the memory traffic); the certificate then holds
+    for the stored matrix, whose Perron root is within a factor ``1 +- 2**-24`` of the exact one.
     """
     n = A.shape[0]
     lam = vec = None
     if n > dense_limit and n > 3:
+        res = _perron_krylov(A, v0, rtol)
+        if res is not None:
+            return res
         try:
-            vals, vecs = spla.eigs(A, k=min(6, n - 2), which="LM", tol=1e-12)
+            vals, vecs = spla.eigs(_operator(A), k=min(6, n - 2), which="LM", tol=1e-12)
             lam, vec = vals, vecs
         except spla.ArpackNoConvergence as exc:  # pragma: no cover - rare
             if exc.eigenvalues.size:
@@ -181,7 +190,7 @@ def perron(A, *, dense_limit: int = 500):
         except spla.ArpackError:  # pragma: no cover - rare (e.g. nilpotent |J|)
             lam = None
     if lam is None:
-        dense = A.toarray() if sp.issparse(A) else np.asarray(A)
+        dense = A.toarray() if sp.issparse(A) else np.asarray(A, dtype=float)
         lam, vec = np.linalg.eig(dense)
     root = float(np.max(np.abs(lam)))
     i = int(np.argmin(np.abs(lam - root)))
@@ -189,6 +198,103 @@ def perron(A, *, dense_limit: int = 500):
     m = v.max()
     w = v / m if m > 0 else np.ones(n)
     return root, w
+
+
+def _operator(A):
+    """``A`` as an ARPACK operator (float32 dense arrays: :func:`_matvec64`)."""
+    if not sp.issparse(A) and A.dtype == np.float32:
+        return spla.LinearOperator(A.shape, matvec=lambda v: _matvec64(A, np.asarray(v).ravel()), dtype=float)
+    return A
+
+
+def _matvec64(A, x):
+    """``A @ x`` with float64 accumulation (float32 dense ``A``: Numba kernel :func:`_mv32`)."""
+    if sp.issparse(A) or A.dtype != np.float32:
+        return np.asarray(A @ x).ravel()
+    out = np.empty(A.shape[0])
+    if np.iscomplexobj(x):
+        return _matvec64(A, x.real) + 1j * _matvec64(A, x.imag)
+    _mv32(A, np.ascontiguousarray(x, dtype=np.float64), out)
+    return out
+
+
+@kernel(fastmath=True, nogil=True)
+def _mv32(A, v, out):  # pragma: no cover - compiled
+    """``out = A @ v`` for float32 ``A`` and float64 ``v``, accumulated in float64, four rows at a time."""
+    n, m = A.shape
+    i = 0
+    while i + 4 <= n:
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for j in range(m):
+            vj = v[j]
+            a0 += A[i, j] * vj
+            a1 += A[i + 1, j] * vj
+            a2 += A[i + 2, j] * vj
+            a3 += A[i + 3, j] * vj
+        out[i] = a0
+        out[i + 1] = a1
+        out[i + 2] = a2
+        out[i + 3] = a3
+        i += 4
+    while i < n:
+        acc = 0.0
+        for j in range(m):
+            acc += A[i, j] * v[j]
+        out[i] = acc
+        i += 1
+
+
+def collatz_wielandt(A, x):
+    """Bounds ``(lo, hi)`` on the Perron root of ``A >= 0`` from a vector ``x >= 0``, ``x != 0``.
+
+    ``lo = min_{x_i > 0} (A x)_i / x_i`` and ``hi = max_i (A x)_i / x_i`` (``inf`` unless
+    ``x > 0``); ``lo <= rho(A) <= hi`` (Collatz-Wielandt).
+    """
+    y = _matvec64(A, x)
+    pos = x > 0
+    if not pos.any():
+        return 0.0, math.inf, y
+    r = y[pos] / x[pos]
+    lo = float(r.min())
+    hi = float(r.max()) if pos.all() else math.inf
+    return lo, hi, y
+
+
+def _perron_krylov(A, v0, rtol, power_steps: int = 4):
+    """Perron pair by ARPACK (``k=1``, ``ncv=20``, ``tol=1e-10``, start ``v0``) with a certificate.
+
+    The modulus ``x`` of the Ritz vector (maximum 1) is accepted when its Collatz-Wielandt
+    bounds satisfy ``hi - lo <= rtol * hi`` (bounds widened by ``2**-24`` relative for float32
+    ``A``); otherwise up to ``power_steps`` power steps ``x <- A x`` are tried.  The root is the
+    Ritz value clipped to ``[lo, hi]``.  Returns None when not certified (the caller falls back).
+    """
+    n = A.shape[0]
+    start = None
+    if v0 is not None:
+        v0 = np.asarray(v0, dtype=float).ravel()
+        if v0.shape == (n,) and np.all(np.isfinite(v0)) and np.any(v0 > 0):
+            start = np.abs(v0)
+    try:
+        vals, vecs = spla.eigs(_operator(A), k=1, which="LM", ncv=min(n - 1, 20), tol=1e-10, v0=start)
+    except (spla.ArpackNoConvergence, spla.ArpackError):
+        return None
+    ritz = float(abs(vals[0]))
+    x = np.abs(vecs[:, 0])
+    widen = 2.0 ** -24 if (not sp.issparse(A) and A.dtype == np.float32) else 0.0
+    for _ in range(power_steps + 1):
+        m = float(x.max())
+        if not (m > 0 and np.isfinite(m)):
+            return None
+        x = x / m
+        lo, hi, y = collatz_wielandt(A, x)
+        lo, hi = lo * (1.0 - widen), hi * (1.0 + widen)
+        if hi - lo <= rtol * hi:
+            return min(max(ritz, lo), hi), x
+        x = y
+    return None
 
 
 def _dense_spectral_radius(M: np.ndarray) -> float:
@@ -289,3 +395,57 @@ def as_alpha(alpha, name: str = "alpha") -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# products with inverses of block-diagonal sparse matrices (factored Jacobians)
+
+#: Largest connected component of the V_h^e system inverted densely by :meth:`EmpoMaps.reduced_factors`.
+DENSE_BLOCK_MAX = 3000
+
+
+def component_product(M, Rm, EQ, n_rows, n_cols):
+    """``Rm M^{-1} EQ`` (dense, n_rows x n_cols) through the connected components of ``M``.
+
+    Components with one unknown use ``1 / M_cc``; larger ones (at most :data:`DENSE_BLOCK_MAX`
+    unknowns) a dense LAPACK inverse.  Returns None when a component is larger.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n_comp, lab = connected_components(M, directed=False)
+    sizes = np.bincount(lab, minlength=n_comp)
+    if sizes.max() > DENSE_BLOCK_MAX:
+        return None
+    K = np.zeros((n_rows, n_cols))
+    Rc, EQr = Rm.tocsc(), EQ.tocsr()
+    single = np.flatnonzero(sizes[lab] == 1)
+    if single.size:
+        d = 1.0 / M.diagonal()[single]
+        part = (Rc[:, single] @ sp.diags(d) @ EQr[single]).tocoo()
+        part.sum_duplicates()
+        K[part.row, part.col] += part.data
+    order = np.argsort(lab, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(sizes)))
+    for comp in np.flatnonzero(sizes > 1):
+        idx = order[starts[comp]:starts[comp + 1]]
+        Minv = np.linalg.inv(M[idx][:, idx].toarray())
+        Rs = Rc[:, idx].tocsr()
+        rows = np.flatnonzero(np.diff(Rs.indptr))
+        if rows.size == 0:
+            continue
+        Z = np.ascontiguousarray(Rs[rows] @ Minv)  # (|rows|, |C|)
+        Er = EQr[idx]
+        _add_dense_csr(K, rows, Z, Er.indptr, Er.indices, Er.data)
+    return K
+
+
+@kernel(nogil=True)
+def _add_dense_csr(K, rows, Z, indptr, indices, data):  # pragma: no cover - compiled
+    """``K[rows] += Z @ E`` for dense ``Z`` and CSR ``E`` (Numba)."""
+    for i in range(Z.shape[0]):
+        r = rows[i]
+        for k in range(Z.shape[1]):
+            z = Z[i, k]
+            if z != 0.0:
+                for p in range(indptr[k], indptr[k + 1]):
+                    K[r, indices[p]] += z * data[p]
