@@ -76,7 +76,7 @@ from ._validation import as_int
 from .gridspec import LEGEND, Goal, Layout, normalise_map, parse_map, resolve_goals
 from .world import TabularWorld
 
-__all__ = ["ACTION_NAMES", "CONFLICT_RULES", "LEGEND", "Goal", "GridWorld", "Layout", "build_gridworld", "rollout"]
+__all__ = ["ACTION_NAMES", "CONFLICT_RULES", "LEGEND", "Goal", "GridWorld", "Layout", "build_gridworld"]
 
 ACTION_NAMES = ("stay", "north", "east", "south", "west", "toggle")
 ACTION_SYMBOLS = ("·", "↑", "→", "↓", "←", "T")

@@ -141,6 +141,14 @@ def phase2_residuals(world: TabularWorld, prior: HumanPrior, params: EmpoParams,
     return out
 
 
+def check_phase2_inputs(world, prior, params) -> None:
+    """``TypeError`` unless the three are a TabularWorld, a HumanPrior and EmpoParams; the prior must fit the world."""
+    for obj, cls, name in ((world, TabularWorld, "world"), (prior, HumanPrior, "prior"), (params, EmpoParams, "params")):
+        if not isinstance(obj, cls):
+            raise TypeError(f"{name} must be a{'n' if cls is EmpoParams else ''} {cls.__name__}, got {type(obj).__name__}")
+    prior.check_world(world)
+
+
 def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, numerics: str = "float64", *,
                  method: str = "auto", tol: float = 1e-11, strict: bool = True, max_sweeps: int = 200_000,
                  progress: bool = False, parallel="auto") -> Phase2Solution:
@@ -203,13 +211,7 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     in-place sweeps.  ``beta_r = inf`` follows the branch to 1e3 and then
     runs Newton at ``beta_r = inf`` (policy iteration on the greedy map).
     """
-    if not isinstance(world, TabularWorld):
-        raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
-    if not isinstance(prior, HumanPrior):
-        raise TypeError(f"prior must be a HumanPrior, got {type(prior).__name__}")
-    if not isinstance(params, EmpoParams):
-        raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
-    prior.check_world(world)
+    check_phase2_inputs(world, prior, params)
     fp16 = check_numerics(numerics)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -367,7 +369,7 @@ class _NewtonSystem:
         p = self.params
         Q, VE, V = self.split(z)
         VE = np.clip(VE, 0.0, 1.0)
-        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        S, H = self.S, self.H
         X, U = np.empty((S, H)), np.empty(S)
         err = np.zeros(2, dtype=np.int64)
         _k2.xu_from_ve(self.world.terminal, VE, self.world.goal_weight, self.world.goal_count, p.zeta, p.xi, p.eta,
@@ -403,8 +405,13 @@ def jacobian_blocks(world, prior, params, beta, Q, VE, X, max_succ, caps) -> dic
     return out
 
 
-def _solve_newton(world, prior, params, tol):
-    system = _NewtonSystem(world, prior, params)
+def newton_at_beta(system: "_NewtonSystem", tol: float, polish_at=None):
+    """``solve_at(beta, z0)``: Newton on the Phase 2 equations at one beta_r (for :func:`continuation`).
+
+    One :class:`LinearSolver` is shared by every call, so it remembers which
+    linear method works for this world.  The final Newton polish step is
+    taken at ``beta == polish_at`` (every beta when ``polish_at`` is None).
+    """
     linear = LinearSolver()
 
     def solve_at(beta, z0):
@@ -413,8 +420,14 @@ def _solve_newton(world, prior, params, tol):
             return r, norm
 
         return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol,
-                      polish=(beta == params.beta_r), monotone=math.isfinite(beta), linear=linear)
+                      polish=polish_at is None or beta == polish_at, monotone=math.isfinite(beta), linear=linear)
 
+    return solve_at
+
+
+def _solve_newton(world, prior, params, tol):
+    system = _NewtonSystem(world, prior, params)
+    solve_at = newton_at_beta(system, tol, polish_at=params.beta_r)
     out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta if out.converged else out.beta)

@@ -407,7 +407,7 @@ def _phase2_sweep(world, profile, profile_fixed_goal, params, blocks, order):
 def _evaluate_policy_of(world, profile, profile_fixed_goal, params, T, Q, beta):
     """Given Q_r: pi_r = power_law(Q_r), then V_h^e, X_h, U_r, V_r by exact dense linear solves,
     then Q_r' = gamma_r P V_r.  Returns the dict of all arrays plus "Q_next"."""
-    S, H, G, n_ar = world.n_states, world.n_humans, world.n_goals, world.n_ar
+    S, H = world.n_states, world.n_humans
     live = ~np.asarray(world.terminal)
     out = _empty_phase2(world)
     for s in np.flatnonzero(live):

@@ -451,7 +451,7 @@ def test_error_box():
         find_fixed_points(_lin, [-1.0], [1.0], 3, log_uniform=True)
     with pytest.raises(ValueError, match="box .* must be finite and > 0"):
         analyze_map(_lin, np.ones(2), box=-0.1)
-    with pytest.raises(ValueError, match=r"box must satisfy lower < upper; entry \[0\]"):
+    with pytest.raises(ValueError, match=r"box\[0\] \(lower\) must be < box\[1\] \(upper\).*entry \[0\]"):
         analyze_map(_lin, np.ones(2), box=(np.ones(2), np.zeros(2)))
 
 

@@ -83,7 +83,6 @@ def test_self_loop_is_a_cycle():
 
 
 def test_duplicate_successors_are_summed_and_zeros_dropped():
-    kw = arrays()
     n_rows = 16
     ptr = np.arange(0, 3 * n_rows + 1, 3)
     succ = np.tile([3, 3, 0], n_rows)

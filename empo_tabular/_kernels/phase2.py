@@ -18,8 +18,6 @@ P_hg(k|s), ``ach[S, H, G]`` achieved (state-major), ``V[S]``, ``Q[S, n_ar]``,
 ``PI[S, n_ar]``, ``VE[S, H, G]``, ``X[S, H]``, ``U[S]``.
 Status codes returned by kernels: 0 ok, 1 ``X_h = 0`` (index = s * H + h).
 """
-import math
-
 import numpy as np
 from numba import prange
 

@@ -45,6 +45,20 @@ def perturb(x: np.ndarray, v: np.ndarray, t: float, log_mask: np.ndarray) -> np.
 # the box
 
 
+def ordered_bounds(lower, upper, n: int, lower_name: str = "lower", upper_name: str = "upper"):
+    """Broadcast finite bounds to length ``n``; ``ValueError`` naming the first entry with lower >= upper."""
+    lower = np.broadcast_to(lower, (n,)).astype(float)
+    upper = np.broadcast_to(upper, (n,)).astype(float)
+    check_finite(lower, lower_name)
+    check_finite(upper, upper_name)
+    bad = np.flatnonzero(lower >= upper)
+    if bad.size:
+        j = bad[0]
+        raise ValueError(f"{lower_name} must be < {upper_name} in every coordinate; entry [{j}] has "
+                         f"{lower_name}={lower[j]!r} >= {upper_name}={upper[j]!r}")
+    return lower, upper
+
+
 def make_box(x_star: np.ndarray, box, log_mask: np.ndarray, scales: np.ndarray):
     """Lower and upper corners of the sampling box.
 
@@ -54,15 +68,9 @@ def make_box(x_star: np.ndarray, box, log_mask: np.ndarray, scales: np.ndarray):
     """
     n = x_star.size
     if isinstance(box, tuple) or (isinstance(box, list) and len(box) == 2):
-        lower = np.broadcast_to(as_array(box[0], "box[0] (lower)", kind="float"), (n,)).astype(float)
-        upper = np.broadcast_to(as_array(box[1], "box[1] (upper)", kind="float"), (n,)).astype(float)
-        check_finite(lower, "box[0] (lower)")
-        check_finite(upper, "box[1] (upper)")
-        bad = np.flatnonzero(lower >= upper)
-        if bad.size:
-            j = bad[0]
-            raise ValueError(f"box must satisfy lower < upper; entry [{j}] has lower={lower[j]!r} >= upper={upper[j]!r}")
-        return lower, upper
+        lower = as_array(box[0], "box[0] (lower)", kind="float")
+        upper = as_array(box[1], "box[1] (upper)", kind="float")
+        return ordered_bounds(lower, upper, n, "box[0] (lower)", "box[1] (upper)")
     delta = as_real(box, "box")
     if not (math.isfinite(delta) and delta > 0):
         raise ValueError(f"box (relative half-width) must be finite and > 0, got {delta}")

@@ -22,9 +22,9 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .._continuation import ConvergenceError, LinearSolver, continuation, newton
+from .._continuation import ConvergenceError, continuation
 from .._kernels import kernel
-from ..phase2 import _NewtonSystem, phase2_residuals, solve_phase2
+from ..phase2 import _NewtonSystem, newton_at_beta, phase2_residuals, solve_phase2
 from . import _estimators as est
 from ._report import MapReport
 from .generic import _Counted, _norm_fields, _normalise_vector, _spectral_fields, analyze_map
@@ -89,14 +89,7 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11) -> list:
             out.append(d)
         return out
     system = _NewtonSystem(world, prior, params)
-    linear = LinearSolver()
-
-    def solve_at(beta, z0):
-        def residual(z):
-            r, norm, _ = system.evaluate(z, beta, raise_xzero=(beta == 0.0))
-            return r, norm
-
-        return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol, polish=True, linear=linear)
+    solve_at = newton_at_beta(system, tol)
 
     first = solve_at(0.0, system.beta0_start())
     if not first.converged:

@@ -60,7 +60,7 @@ from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
 from ..params import EmpoParams
 from ..phase1 import HumanPrior
-from ..phase2 import _param_args, _world_args, jacobian_blocks
+from ..phase2 import _param_args, _world_args, check_phase2_inputs, jacobian_blocks
 from ..world import TabularWorld
 from .spectral import component_product
 
@@ -136,13 +136,7 @@ class EmpoMaps:
     """
 
     def __init__(self, world: TabularWorld, prior: HumanPrior, params: EmpoParams, *, include_v_r: bool = True):
-        if not isinstance(world, TabularWorld):
-            raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
-        if not isinstance(prior, HumanPrior):
-            raise TypeError(f"prior must be a HumanPrior, got {type(prior).__name__}")
-        if not isinstance(params, EmpoParams):
-            raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
-        prior.check_world(world)
+        check_phase2_inputs(world, prior, params)
         self.world, self.prior, self.params = world, prior, params
         self.include_v_r = bool(include_v_r)
         S, n_ar, H, G = world.n_states, world.n_ar, world.n_humans, world.n_goals
@@ -456,7 +450,7 @@ class EmpoMaps:
 
     def _soft_values(self, beta, Q, U):
         """``c_r U + <pi(Q), Q>`` at every non-terminal state, terminal_v_r elsewhere (full)."""
-        S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+        S, H, G = self.S, self.H, self.G
         _, _, _, _, _, V2 = self._kernel_map(beta, Q, np.zeros((S, H, G)), np.ones((S, H)), U, self._v_terminal)
         V2 = np.where(self.live, V2, self.params.terminal_v_r)
         return V2

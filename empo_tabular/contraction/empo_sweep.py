@@ -21,9 +21,7 @@ import warnings
 
 import numpy as np
 
-from ..params import EmpoParams
-from ..phase1 import HumanPrior
-from ..world import TabularWorld
+from ..phase2 import check_phase2_inputs
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
 from .empo_analysis import (ANALYZE_DEFAULTS, analyze_joint, analyze_reduced, branch_derivative, follow_branch,
                              one_blas_thread)
@@ -191,12 +189,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     ConvergenceError
         If continuation of the branch fails.
     """
-    if not isinstance(world, TabularWorld):
-        raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
-    if not isinstance(prior, HumanPrior):
-        raise TypeError(f"prior must be a HumanPrior, got {type(prior).__name__}")
-    if not isinstance(params, EmpoParams):
-        raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
+    check_phase2_inputs(world, prior, params)
     grid = _check_betas(betas)
     names = _check_maps(maps)
     opt = {**ANALYZE_DEFAULTS, **(options or {})}

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 import scipy.optimize as so
 
-from .._validation import as_array, as_int, as_real, check_finite
+from .._validation import as_array, as_int, as_real
 from . import _estimators as est
 from .generic import _Counted, _fd_dense
 from .spectral import dominant_index
@@ -169,15 +169,7 @@ def _box(lower, upper, dim):
     n = sizes.pop()
     if n < 1:
         raise ValueError(f"the dimension must be >= 1, got {n}")
-    lo = np.broadcast_to(lo, (n,)).astype(float)
-    hi = np.broadcast_to(hi, (n,)).astype(float)
-    check_finite(lo, "lower")
-    check_finite(hi, "upper")
-    bad = np.flatnonzero(lo >= hi)
-    if bad.size:
-        j = bad[0]
-        raise ValueError(f"lower must be < upper in every coordinate; entry [{j}] has lower={lo[j]!r} >= upper={hi[j]!r}")
-    return lo, hi
+    return est.ordered_bounds(lo, hi, n)
 
 
 class _NonFinite(Exception):
