@@ -46,13 +46,18 @@ class LinearSolver:
     preferred for the rest of the continuation.  LU fill-in is catastrophic
     on random graphs, where BiCGSTAB shines; on gridworlds LU is cheap and
     robust when BiCGSTAB struggles (e.g. large xi).  ``last_method`` records
-    the method of the last solve.
+    the method of the last solve.  A small system whose LU factors hold more
+    than ``max_fill`` times the matrix's nonzeros (random graphs) switches the
+    solver to Krylov-first as well: the decision depends on the sparsity
+    structure only, so the same inputs always take the same path.
     """
 
-    def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, krylov_maxiter=1000):
+    def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, krylov_maxiter=1000, max_fill=20.0):
         self.rtol, self.accept = rtol, accept
         self.direct_below, self.krylov_maxiter = direct_below, krylov_maxiter
+        self.max_fill = max_fill
         self.failures = 0
+        self.krylov_first = False
         self.last_method = ""
 
     def solve(self, A, b, fallback=True):
@@ -62,7 +67,7 @@ class LinearSolver:
         if bnorm == 0.0:
             self.last_method = "trivial"
             return np.zeros(n)
-        if n > self.direct_below and self.failures < 2:
+        if (n > self.direct_below or self.krylov_first) and self.failures < 2:
             A = A.tocsr()
             scale = 1.0 / np.maximum(abs(A).max(axis=1).toarray().ravel(), 1e-300)
             As = sp.diags(scale) @ A
@@ -77,7 +82,11 @@ class LinearSolver:
             self.failures += 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            x = spla.splu(A.tocsc()).solve(b)
+            Ac = A.tocsc()
+            lu = spla.splu(Ac)
+            x = lu.solve(b)
+        if not self.krylov_first and lu.L.nnz + lu.U.nnz > self.max_fill * max(Ac.nnz, 1):
+            self.krylov_first, self.failures = True, 0  # catastrophic fill-in: Krylov from now on
         if not np.all(np.isfinite(x)):
             raise RuntimeError("sparse LU produced a non-finite solution (singular matrix)")
         self.last_method = "splu"
