@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._warmup import warm_up_exact_kernels
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 PARAM_FLAGS = ("beta_h", "gamma_h", "beta_r", "gamma_r", "zeta", "xi", "eta", "terminal_v_r", "c_r")
@@ -116,19 +118,6 @@ def _solve(world, params, progress=False):
     return prior, sol, t1 - t0, t2 - t1
 
 
-def _warm_up():
-    """Compile (or load from the cache) the exact kernels so timings exclude the JIT."""
-    from .phase1 import solve_phase1
-    from .phase2 import solve_phase2
-    from .random_worlds import random_world
-    from .params import EmpoParams
-
-    for acyclic in (True, False):
-        w = random_world(6, acyclic=acyclic, seed=0)
-        p = EmpoParams(gamma_r=0.9, gamma_h=0.9)
-        solve_phase2(w, solve_phase1(w, p), p)
-
-
 def _action_names(gw, world):
     if gw is not None:
         try:
@@ -143,7 +132,7 @@ def cmd_solve(args) -> int:
     from .persist import save_result
 
     world, params, gw, label = _load_world(args)
-    _warm_up()
+    warm_up_exact_kernels()
     prior, sol, t1, t2 = _solve(world, params)
     s0 = world.initial_state
     names = _action_names(gw, world)
@@ -200,7 +189,7 @@ def cmd_sa(args) -> int:
     fields.update({k: v for k, v in (("mode", args.mode), ("visit", args.visit)) if v is not None})
     fields.update(_parse_sets(args.set))
     config = SAConfig.from_dict(fields)
-    _warm_up()
+    warm_up_exact_kernels()
     prior, exact, _, _ = _solve(world, params)
     out = Path(args.out)
     ckpt = out / "sa_checkpoint.npz"
@@ -245,7 +234,7 @@ def cmd_verify_reference(args) -> int:
     if not path.exists():
         raise UsageError(f"reference export not found: {path}")
     case = load_reference_export(path)
-    _warm_up()
+    warm_up_exact_kernels()
     rows = {num: compare_with_reference(case, num) for num in ("reference_fp16", "float64")}
     keys = sorted(set().union(*[r.keys() for r in rows.values()]))
     print(f"reference case {path.name}: {case.world.n_states} states; max |ours - reference| per array")

@@ -22,7 +22,7 @@ from ._kernels.rng import rng_seed
 from ._validation import as_int
 from .params import EmpoParams
 from .phase1 import HumanPrior
-from .phase2 import Phase2Solution, phase2_residuals
+from .phase2 import Phase2Solution, check_phase2_inputs, phase2_residuals
 from .sa_config import QUANTITIES, SAConfig
 from .schedules import STAGE_NAMES, beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from .world import TabularWorld
@@ -375,11 +375,9 @@ def run_sa(world: TabularWorld, prior: HumanPrior, params: EmpoParams, config: S
     """
     from .sa_checkpoint import load_checkpoint, save_checkpoint
 
-    for obj, cls, name in ((world, TabularWorld, "world"), (prior, HumanPrior, "prior"),
-                           (params, EmpoParams, "params"), (config, SAConfig, "config")):
-        if not isinstance(obj, cls):
-            raise TypeError(f"{name} must be a {cls.__name__}, got {type(obj).__name__}")
-    prior.check_world(world)
+    check_phase2_inputs(world, prior, params)
+    if not isinstance(config, SAConfig):
+        raise TypeError(f"config must be a SAConfig, got {type(config).__name__}")
     n_steps = as_int(n_steps, "n_steps")
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
