@@ -27,7 +27,7 @@ from .sa_config import QUANTITIES, SAConfig
 from .schedules import STAGE_NAMES, beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from .world import TabularWorld
 
-FIELDS = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r", "V_r")
+FIELDS = Phase2Solution.FIELDS  # SAResult carries the same six arrays
 RELATIVE = {"Q_r": True, "pi_r": False, "V_h_e": False, "X_h": True, "U_r": True, "V_r": True}
 TABLES = ("Q", "VE", "X", "Y", "V")
 TARGET_OF = {"v_h_e": "VE", "x_h": "X", "u_r": "Y", "q_r": "Q", "v_r": "V"}
