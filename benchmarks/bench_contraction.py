@@ -28,7 +28,7 @@ import numpy as np
 
 
 def room_world(w=6, h=6):
-    from empo_tabular.gridworld import build_gridworld
+    from empo_tabular.worlds.gridworld import build_gridworld
 
     rows = [["."] * w for _ in range(h)]
     rows[0][0] = "H"

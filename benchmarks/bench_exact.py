@@ -1,4 +1,4 @@
-"""Benchmark of the exact solvers against the NumPy oracle (tests/naive.py), in one process.
+"""Benchmark of the exact solvers against the NumPy oracle (tests/oracle/naive.py), in one process.
 
 Prints, per world, the median wall time of Phase 1 + Phase 2 over at least 5
 runs after a JIT warm-up, the oracle's time and the speed-up ratio, plus
@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import empo_tabular as et  # noqa: E402
-from naive import naive_phase1, naive_phase2  # noqa: E402
+from oracle.naive import naive_phase1, naive_phase2  # noqa: E402
 
-PUBLIC = ROOT.parent / "shared" / "validation" / "trivial_br10.npz"
+PUBLIC = ROOT / "empo_tabular" / "io" / "data" / "trivial_br10.npz"
 
 
 def median_time(fn, repeats=5):
@@ -55,7 +55,7 @@ def main(argv=None):
     print(f"{'world':<42} {'states':>9} {'ours ms':>10} {'naive ms':>10} {'ratio':>9}")
 
     if PUBLIC.exists():
-        from empo_tabular.interop import load_reference_export
+        from empo_tabular.io.reference import load_reference_export
 
         case = load_reference_export(PUBLIC)
         w, p = case.world, case.params

@@ -45,7 +45,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the cases up to ~10^5 states")
     args = ap.parse_args(argv)
-    from empo_tabular.gridworld import build_gridworld
+    from empo_tabular.worlds.gridworld import build_gridworld
 
     # warm-up: compile the kernels for both conflict modes and with/without doors
     for kw in (dict(), dict(conflict="random", slip=0.1), dict(horizon=2)):

@@ -34,12 +34,12 @@ from pathlib import Path  # noqa: E402
 import numba  # noqa: E402
 
 import empo_tabular as et  # noqa: E402
-from empo_tabular.sa import run_sa  # noqa: E402
-from empo_tabular.sa_config import SAConfig  # noqa: E402
-from empo_tabular.scenarios import get_scenario  # noqa: E402
+from empo_tabular.sa.engine import run_sa  # noqa: E402
+from empo_tabular.sa.config import SAConfig  # noqa: E402
+from empo_tabular.worlds.scenarios import get_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC = ROOT.parent / "shared" / "validation" / "trivial_br10.npz"
+PUBLIC = ROOT / "empo_tabular" / "io" / "data" / "trivial_br10.npz"
 TARGET = 2.0e6
 REF_LOW, REF_HIGH = 27 * 64, 47 * 64  # reference transitions per second
 
@@ -48,7 +48,7 @@ def worlds():
     """``(name, world, prior, params)`` of the benchmark cases."""
     out = []
     if PUBLIC.exists():
-        from empo_tabular.interop import load_reference_export
+        from empo_tabular.io.reference import load_reference_export
 
         case = load_reference_export(PUBLIC)
         out.append(("public trivial_br10 (1 human)", case.world, case.prior, case.params))

@@ -9,7 +9,7 @@ import statistics
 import time
 
 from empo_tabular import solve_phase1, solve_phase2
-from empo_tabular.scenarios import get_scenario, list_scenarios
+from empo_tabular.worlds.scenarios import get_scenario, list_scenarios
 
 
 def main():

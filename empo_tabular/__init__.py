@@ -16,20 +16,27 @@ analyze_contraction, ContractionReport   contraction of the Phase 2 maps versus 
 SAConfig, run_sa, SAResult, diagnose     two-timescale SA on exact tables
 save_result, load_result                 results that last (.npz + .json)
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
-from ._continuation import ConvergenceError
-from .contraction import ContractionReport, analyze_contraction, analyze_map, find_fixed_points, load_contraction_report
-from .params import EmpoParams
-from .phase1 import HumanPrior, solve_phase1
-from .phase2 import Phase2Solution, XhZeroError, phase2_residuals, solve_phase2
-from .policy import power_law_policy
-from .persist import load_result, save_result
-from .random_worlds import random_world
-from .sa import SAResult, run_sa
-from .sa_config import SAConfig
-from .sa_diagnose import diagnose
-from .world import TabularWorld, load_world
+from .exact.continuation import ConvergenceError
+from .contraction import (
+    ContractionReport,
+    analyze_contraction,
+    analyze_map,
+    find_fixed_points,
+    load_contraction_report,
+)
+from .core.params import EmpoParams
+from .exact.phase1 import HumanPrior, solve_phase1
+from .exact.system import Phase2Solution, XhZeroError, phase2_residuals
+from .exact.phase2 import solve_phase2
+from .core.policy import power_law_policy
+from .io.results import load_result, save_result
+from .worlds.random_worlds import random_world
+from .sa.engine import SAResult, run_sa
+from .sa.config import SAConfig
+from .sa.diagnose import diagnose
+from .core.world import TabularWorld, load_world
 
 __all__ = [
     "ContractionReport",

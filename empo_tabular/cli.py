@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._warmup import warm_up_exact_kernels
+from .apps.warmup import warm_up_exact_kernels
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -81,9 +81,9 @@ def _add_world_args(p: argparse.ArgumentParser, default: str | None = "door"):
 
 def _load_world(args):
     """``(world, params, gridworld_or_None, label)`` from a scenario name or a world file."""
-    from .params import EmpoParams
-    from .scenarios import get_scenario, list_scenarios
-    from .world import load_world
+    from .core.params import EmpoParams
+    from .worlds.scenarios import get_scenario, list_scenarios
+    from .core.world import load_world
 
     target = args.world
     path = Path(target)
@@ -107,8 +107,8 @@ def _load_world(args):
 
 
 def _solve(world, params, progress=False):
-    from .phase1 import solve_phase1
-    from .phase2 import solve_phase2
+    from .exact.phase1 import solve_phase1
+    from .exact.phase2 import solve_phase2
 
     t0 = time.perf_counter()
     prior = solve_phase1(world, params)
@@ -129,7 +129,7 @@ def _action_names(gw, world):
 
 # ------------------------------------------------------------------ subcommands
 def cmd_solve(args) -> int:
-    from .persist import save_result
+    from .io.results import save_result
 
     world, params, gw, label = _load_world(args)
     warm_up_exact_kernels()
@@ -171,10 +171,10 @@ def _parse_sets(items) -> dict:
 
 
 def cmd_sa(args) -> int:
-    from .persist import save_result
-    from .sa import run_sa
-    from .sa_config import SAConfig
-    from .sa_diagnose import diagnose
+    from .io.results import save_result
+    from .sa.engine import run_sa
+    from .sa.config import SAConfig
+    from .sa.diagnose import diagnose
 
     world, params, gw, label = _load_world(args)
     fields = {}
@@ -213,8 +213,8 @@ def cmd_sa(args) -> int:
 
 
 def cmd_contraction(args) -> int:
-    from .contraction.job import run_contraction_job
-    from .phase1 import solve_phase1
+    from .apps.contraction_job import run_contraction_job
+    from .exact.phase1 import solve_phase1
 
     world, params, gw, label = _load_world(args)
     if any(b < 0 or math.isnan(b) for b in args.betas):
@@ -228,7 +228,7 @@ def cmd_contraction(args) -> int:
 
 
 def cmd_verify_reference(args) -> int:
-    from .interop import compare_with_reference, load_reference_export
+    from .io.reference import compare_with_reference, load_reference_export
 
     path = Path(args.case)
     if not path.exists():
@@ -249,7 +249,7 @@ def cmd_verify_reference(args) -> int:
 
 
 def cmd_scenarios(args) -> int:
-    from .scenarios import describe_scenario, get_scenario, list_scenarios, suggested_horizon
+    from .worlds.scenarios import describe_scenario, get_scenario, list_scenarios, suggested_horizon
 
     if not args.name:
         for name in list_scenarios():
@@ -275,7 +275,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .apps.demo import run_demo
 
     run_demo(Path(args.out), quick=args.quick, seed=args.seed, progress=not args.quiet)
     return EXIT_OK
@@ -283,7 +283,7 @@ def cmd_demo(args) -> int:
 
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="empo-tabular",
@@ -371,8 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``empo-tabular`` script; returns the exit code."""
-    from ._continuation import ConvergenceError
-    from .phase2 import XhZeroError
+    from .exact.continuation import ConvergenceError
+    from .exact.system import XhZeroError
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -28,8 +28,8 @@ def main(argv=None):
     ap.add_argument("--scenarios", nargs="+", default=["door", "open_room"])
     args = ap.parse_args(argv)
     from empo_tabular import solve_phase1
-    from empo_tabular.contraction import run_contraction_job
-    from empo_tabular.scenarios import get_scenario
+    from empo_tabular.apps.contraction_job import run_contraction_job
+    from empo_tabular.worlds.scenarios import get_scenario
 
     betas = [0.0] + list(np.geomspace(0.1, 1000.0, args.betas - 1))
     for name in args.scenarios:

@@ -1,12 +1,12 @@
 """From an ASCII map to a plotted V_h^e heat map (run: python examples/gridworld_quickstart.py [out_dir]).
 
 Map legend: '#' wall, '.' floor, 'H' human, 'R' robot, 'D' closed door,
-lower-case letters name goal regions (see empo_tabular.gridworld).
+lower-case letters name goal regions (see empo_tabular.worlds.gridworld).
 """
 import sys
 
 from empo_tabular import EmpoParams, solve_phase1, solve_phase2
-from empo_tabular.gridworld import build_gridworld
+from empo_tabular.worlds.gridworld import build_gridworld
 from empo_tabular.plotting import plot_goal_ability, save_figure
 
 gw = build_gridworld("""

@@ -3,7 +3,7 @@
 Runs Experiments 1-3 (equal rates, U_r pathway 10x faster, Q_r 10x faster),
 update-frequency separation 5:1 and staged warm-up vs none with
 two-timescale SA on exact tables (expected mode, synchronous sweeps, constant
-rates 0.1 / 1.0; see ``empo_tabular.experiments``), traces every run against
+rates 0.1 / 1.0; see ``empo_tabular.sa.experiments``), traces every run against
 the exact solution, saves one PNG per experiment and prints a summary table.
 
 Default world: the stationary ``shared_switch`` scenario (256 states, two
@@ -30,15 +30,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from empo_tabular import solve_phase1  # noqa: E402
-from empo_tabular.experiments import DEFAULT_N_STEPS, EXPERIMENT_NAMES, format_summary, run_all, summarise  # noqa: E402
+from empo_tabular.sa.experiments import DEFAULT_N_STEPS, EXPERIMENT_NAMES, format_summary, run_all, summarise  # noqa: E402
 from empo_tabular.plotting.sa import plot_experiment  # noqa: E402
-from empo_tabular.scenarios import get_scenario  # noqa: E402
+from empo_tabular.worlds.scenarios import get_scenario  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out"), help="folder for the PNGs")
-    ap.add_argument("--scenario", default="shared_switch", help="stationary scenario (empo_tabular.scenarios)")
+    ap.add_argument("--scenario", default="shared_switch", help="stationary scenario (empo_tabular.worlds.scenarios)")
     ap.add_argument("--gamma-r", type=float, default=0.5, help="robot discount (default 0.5, see above)")
     ap.add_argument("--n-steps", type=int, default=DEFAULT_N_STEPS, help="SA steps (sweeps) per run")
     ap.add_argument("--betas", type=float, nargs="+", default=[1.0, 10.0, 100.0])

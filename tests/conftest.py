@@ -1,5 +1,6 @@
 """Shared test configuration: hypothesis profiles, the public reference case, matplotlib."""
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -7,6 +8,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
+
+# Test helpers (the NumPy oracle in tests/oracle/) are imported as top-level modules: `from oracle.naive import ...`.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 settings.register_profile(
     "ci", deadline=None, derandomize=True, max_examples=25, print_blob=True,
@@ -20,19 +24,12 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-VALIDATION_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
-PUBLIC_CASE = VALIDATION_DIR / "trivial_br10.npz"
-
-
 @pytest.fixture(scope="session")
 def public_case():
-    """The public reference export, or a skip with the reason when ../shared is absent."""
-    if not PUBLIC_CASE.exists():
-        pytest.skip(f"public reference case not available: {PUBLIC_CASE} does not exist (../shared/validation is absent)")
-    from empo_tabular.interop import load_reference_export
+    """The public reference export shipped in the package."""
+    from empo_tabular.io.reference import PUBLIC_CASE, load_reference_export
 
     return load_reference_export(PUBLIC_CASE)
-
 
 @pytest.fixture(autouse=True)
 def _close_figures():

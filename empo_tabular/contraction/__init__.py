@@ -16,7 +16,8 @@ analyze_contraction          indicators of those maps along the branch Q*(beta_r
 ContractionReport            table, critical betas, ordering checks, spectra, region; save / load
 load_contraction_report      read a saved report back
 beta_crossings               level-1 crossings of an indicator, interpolated in log beta
-run_contraction_job          analysis + SA overlay + report + figures into a folder
+
+The job that adds SA runs and figures is :func:`empo_tabular.apps.contraction_job.run_contraction_job`.
 """
 from .contraction_report import ContractionReport, beta_crossings, classify_eigenvalue, load_contraction_report
 from .empo_analysis import ANALYZE_DEFAULTS, follow_branch
@@ -24,13 +25,7 @@ from .empo_maps import MAP_NAMES, EmpoMaps
 from .empo_sweep import analyze_contraction
 from .fixed_points import FixedPointSet, find_fixed_points
 from .generic import MapReport, analyze_map, fd_jacobian, iterate_damped
-from .job import run_contraction_job
-from .spectral import (
-    alpha_best_from_eigenvalues,
-    alpha_max_from_eigenvalues,
-    damped_rate,
-    predict_convergence_region,
-)
+from .spectral import alpha_best_from_eigenvalues, alpha_max_from_eigenvalues, damped_rate, predict_convergence_region
 
 __all__ = [
     "ANALYZE_DEFAULTS",
@@ -52,5 +47,4 @@ __all__ = [
     "iterate_damped",
     "load_contraction_report",
     "predict_convergence_region",
-    "run_contraction_job",
 ]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..results import atomic_write_text
+from ..core.storage import atomic_write_text
 
 __all__ = ["BETA_STAR_INDICATORS", "ContractionReport", "beta_crossings", "classify_eigenvalue",
            "load_contraction_report"]

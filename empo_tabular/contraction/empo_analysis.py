@@ -22,13 +22,14 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from .._continuation import ConvergenceError, continuation
-from .._kernels import kernel
-from ..phase2 import _NewtonSystem, newton_at_beta, phase2_residuals, solve_phase2
+from ..exact.continuation import ConvergenceError, continuation
+from .._kernels import contraction as _kc
+from ..exact.system import NewtonSystem, newton_at_beta, phase2_residuals
+from ..exact.phase2 import solve_phase2
 from . import _estimators as est
 from ._report import MapReport
-from .generic import _Counted, _norm_fields, _normalise_vector, _spectral_fields, analyze_map
-from .spectral import _add_dense_csr, dominant_index, perron
+from .generic import CountedMap, norm_fields, normalise_vector, spectral_fields, analyze_map
+from .spectral import dominant_index, perron
 
 __all__ = ["ANALYZE_DEFAULTS", "analyze_joint", "analyze_reduced", "branch_derivative", "follow_branch"]
 
@@ -88,7 +89,7 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11) -> list:
             d["beta_r"] = b
             out.append(d)
         return out
-    system = _NewtonSystem(world, prior, params)
+    system = NewtonSystem(world, prior, params)
     solve_at = newton_at_beta(system, tol)
 
     first = solve_at(0.0, system.beta0_start())
@@ -126,36 +127,12 @@ def _wp(P, W, state):
     if state is None or state.get("WP") is None:
         WP = np.zeros((W.shape[0], P.shape[1]))
         P = sp.csr_matrix(P)
-        _add_dense_csr(WP, np.arange(W.shape[0]), np.ascontiguousarray(W), P.indptr, P.indices, P.data)
+        _kc.add_dense_times_csr(WP, np.arange(W.shape[0]), np.ascontiguousarray(W), P.indptr, P.indices, P.data)
         if state is None:
             return WP
         state["WP"] = WP
     return state["WP"]
 
-
-@kernel(nogil=True)
-def _abs_product(indptr, indices, data, W, ax, A, rows, xrows):  # pragma: no cover - compiled
-    """``A = |P W|`` (P CSR, W dense; A float32 or float64) with float64 row sums ``rows`` and
-    ``xrows = |P W| ax``, one row at a time (Numba)."""
-    m = W.shape[1]
-    buf = np.empty(m)
-    for i in range(indptr.size - 1):
-        for j in range(m):
-            buf[j] = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            k = indices[p]
-            c = data[p]
-            for j in range(m):
-                buf[j] += c * W[k, j]
-        s = 0.0
-        t = 0.0
-        for j in range(m):
-            a = abs(buf[j])
-            A[i, j] = a
-            s += a
-            t += a * ax[j]
-        rows[i] = s
-        xrows[i] = t
 
 
 def _factored_norms(P, W, x_star, perron_start, workspace=None):
@@ -175,7 +152,7 @@ def _factored_norms(P, W, x_star, perron_start, workspace=None):
             workspace["absJ"] = A
     rows, xrows = np.empty(n), np.empty(n)
     ax = np.abs(x_star)
-    _abs_product(P.indptr, P.indices, P.data, np.ascontiguousarray(W), ax, A, rows, xrows)
+    _kc.abs_product_rows(P.indptr, P.indices, P.data, np.ascontiguousarray(W), ax, A, rows, xrows)
     log_norm = float(np.max(xrows / ax)) if np.all(ax > 0) else math.nan
     rho_abs, w = perron(A, dense_limit=PERRON_DENSE_MAX, v0=perron_start)
     return dict(sup_norm=float(rows.max()), log_norm=log_norm, rho_abs=rho_abs, perron_weights=w)
@@ -209,9 +186,9 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian,
     n = x_star.size
     residual = float(np.max(np.abs(fx - x_star))) if n else 0.0
     if norms is None:
-        norms = _norm_fields(abs(J) if sp.issparse(J) else np.abs(J), x_star)
+        norms = norm_fields(abs(J) if sp.issparse(J) else np.abs(J), x_star)
     out = dict(norms)
-    out.update(_spectral_fields(lam, True))
+    out.update(spectral_fields(lam, True))
     dom = out["dominant_eigenvalue"]
     if vec is not None and dom.imag < 0:
         vec = vec.conjugate()
@@ -279,7 +256,7 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
     n = q_star.size
     with one_blas_thread():
         P, W, st = maps.reduced_factors(q_star, beta) if factors is None else factors
-        F = _Counted(maps.reduced_near(st, beta), n, "reduced map")
+        F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
         F.count += 1
         n_l = W.shape[0]
         need_J = keep_jacobian or bool(opt["adversarial"]) or n <= 500 or n_l >= n
@@ -295,7 +272,7 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
             dom = lam[dominant_index(lam)]
             if abs(dom) > 0:
                 v = _eigenvector(small, dom)
-                vec = _normalise_vector(P @ v if n_l < n else v)
+                vec = normalise_vector(P @ v if n_l < n else v)
             else:
                 vec = np.zeros(n, dtype=complex)
         norms = _factored_norms(P, W, q_star, perron_start, workspace)
@@ -325,7 +302,7 @@ def analyze_joint(maps, map_name, z_star, beta, *, seed: int = 0, options=None,
     if n > int(opt["joint_dense_max"]):
         used = np.flatnonzero(np.asarray(abs(J).sum(axis=0)).ravel() > 0)
         if used.size <= int(opt["core_dense_max"]):
-            F = _Counted(Fraw, n, f"{map_name} map")
+            F = CountedMap(Fraw, n, f"{map_name} map")
             rng = np.random.default_rng(seed)
             core = J[used][:, used].toarray()
             lam_core, vecs = np.linalg.eig(core) if used.size else (np.zeros(0, complex), np.zeros((0, 0)))
@@ -333,7 +310,7 @@ def analyze_joint(maps, map_name, z_star, beta, *, seed: int = 0, options=None,
             vec = None
             if lam_core.size:
                 k = dominant_index(lam_core)
-                vec = _normalise_vector(J[:, used] @ vecs[:, k]) if abs(lam_core[k]) > 0 else \
+                vec = normalise_vector(J[:, used] @ vecs[:, k]) if abs(lam_core[k]) > 0 else \
                     np.zeros(n, dtype=complex)
             fx = F(z_star)
             return _assemble(F, z_star, fx, J, lam, vec, mask, opt, rng, "analytic_core", keep_jacobian)

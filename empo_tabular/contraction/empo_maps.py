@@ -58,10 +58,10 @@ import scipy.sparse.linalg as spla
 
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
-from ..params import EmpoParams
-from ..phase1 import HumanPrior
-from ..phase2 import _param_args, _world_args, check_phase2_inputs, jacobian_blocks
-from ..world import TabularWorld
+from ..core.params import EmpoParams
+from ..exact.phase1 import HumanPrior
+from ..exact.system import param_args, world_args, check_phase2_inputs, jacobian_blocks
+from ..core.world import TabularWorld
 from .spectral import component_product
 
 __all__ = ["MAP_NAMES", "EmpoMaps"]
@@ -167,7 +167,7 @@ class EmpoMaps:
             self.blocks[name] = slice(start, start + m)
             start += m
         self.n_joint = start
-        self.wargs = _world_args(world, prior)
+        self.wargs = world_args(world, prior)
         max_succ, total = _kw.distinct_successor_counts(world.trans_ptr, world.trans_succ, S, n_ar * world.n_ah)
         self.max_succ = max(1, int(max_succ))
         self.caps = (S * n_ar * self.max_succ, max(1, int(total)) * H * G, S * H * G * n_ar, S * H * G, S * H,
@@ -295,7 +295,7 @@ class EmpoMaps:
         X2, U2, V2 = np.empty((S, H)), np.empty(S), np.empty(S)
         err = np.zeros(2, dtype=np.int64)
         p = self.params
-        _k2.jacobi_map(*self.wargs, *_param_args(p, beta), p.terminal_v_r, np.ascontiguousarray(Q),
+        _k2.jacobi_map(*self.wargs, *param_args(p, beta), p.terminal_v_r, np.ascontiguousarray(Q),
                        np.ascontiguousarray(VE), np.ascontiguousarray(X), np.ascontiguousarray(U),
                        np.ascontiguousarray(V), Q2, PI2, VE2, X2, U2, V2, err)
         return Q2, PI2, VE2, X2, U2, V2

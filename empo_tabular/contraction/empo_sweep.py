@@ -21,10 +21,16 @@ import warnings
 
 import numpy as np
 
-from ..phase2 import check_phase2_inputs
+from ..exact.system import check_phase2_inputs
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
-from .empo_analysis import (ANALYZE_DEFAULTS, analyze_joint, analyze_reduced, branch_derivative, follow_branch,
-                             one_blas_thread)
+from .empo_analysis import (
+    ANALYZE_DEFAULTS,
+    analyze_joint,
+    analyze_reduced,
+    branch_derivative,
+    follow_branch,
+    one_blas_thread,
+)
 from .empo_maps import EmpoMaps, check_map_name
 from .fixed_points import find_fixed_points
 from .spectral import predict_convergence_region
@@ -282,7 +288,7 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
     multi = [br["beta_r"] for br in branch if len(br["fixed_points"]) > 1]
     beta_star["multi"] = {"first": float(multi[0]) if multi else math.inf, "all": multi, "map": "reduced",
                           "searched": bool(search)}
-    from ..results import versions
+    from ..core.storage import versions
 
     return ContractionReport(
         maps=names, betas=grid, params=params.to_dict(), world_checksum=world.checksum,

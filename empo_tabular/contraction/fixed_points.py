@@ -39,7 +39,7 @@ import scipy.optimize as so
 
 from .._validation import as_array, as_int, as_real
 from . import _estimators as est
-from .generic import _Counted, _fd_dense
+from .generic import CountedMap, fd_dense
 from .spectral import dominant_index
 
 __all__ = ["FixedPointSet", "find_fixed_points"]
@@ -185,7 +185,7 @@ def _newton(G, x, tol_fn, h_rel, max_iter):
     for _ in range(max_iter):
         if r <= tol_fn(x):
             break
-        Jg = _fd_dense(G, x, h_rel, est.scales_of(x, zero), zero)
+        Jg = fd_dense(G, x, h_rel, est.scales_of(x, zero), zero)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -273,7 +273,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         j = int(np.flatnonzero(~((hi < 0) | (lo > 0)))[0])
         raise ValueError(f"log_uniform=True needs a box that excludes 0 in every coordinate; "
                          f"entry [{j}] is [{lo[j]!r}, {hi[j]!r}]")
-    Fc = _Counted(F, n)
+    Fc = CountedMap(F, n)
 
     def G(x):
         y = Fc(x)
@@ -337,7 +337,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     rho, max_re, dom = [], [], []
     zero = np.zeros(n, dtype=bool)
     for x in points:
-        J = _fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
+        J = fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
         lam = np.linalg.eigvals(J)
         rho.append(float(np.max(np.abs(lam))))
         max_re.append(float(np.max(lam.real)))

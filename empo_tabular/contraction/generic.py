@@ -51,7 +51,7 @@ __all__ = ["MapReport", "analyze_map", "fd_jacobian", "iterate_damped"]
 # evaluating F safely
 
 
-class _Counted:
+class CountedMap:
     """Wraps F: passes a copy of x, checks the output shape/dtype, counts evaluations."""
 
     def __init__(self, F, n: int, name: str = "F"):
@@ -109,11 +109,11 @@ def fd_jacobian(F, x, *, h_rel: float = 1e-6, log_coords=None) -> np.ndarray:
     x = _check_x(x, "x")
     h_rel = _positive(h_rel, "h_rel")
     mask = _log_mask(log_coords, x)
-    Fc = F if isinstance(F, _Counted) else _Counted(F, x.size)
-    return _fd_dense(Fc, x, h_rel, est.scales_of(x, mask), mask)
+    Fc = F if isinstance(F, CountedMap) else CountedMap(F, x.size)
+    return fd_dense(Fc, x, h_rel, est.scales_of(x, mask), mask)
 
 
-def _fd_dense(F, x, h_rel, scales, mask):
+def fd_dense(F, x, h_rel, scales, mask):
     n = x.size
     J = np.empty((n, n))
     e = np.zeros(n)
@@ -157,10 +157,10 @@ def _dominant_vector(J: np.ndarray, lam: complex, rng) -> np.ndarray:
             if not (nv > 0 and np.isfinite(nv)):
                 return np.full(n, np.nan + 0j)
             v = v / nv
-    return _normalise_vector(v)
+    return normalise_vector(v)
 
 
-def _normalise_vector(v: np.ndarray) -> np.ndarray:
+def normalise_vector(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=complex)
     nv = np.linalg.norm(v)
     if nv > 0:
@@ -170,7 +170,7 @@ def _normalise_vector(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def _spectral_fields(lam: np.ndarray, complete: bool) -> dict:
+def spectral_fields(lam: np.ndarray, complete: bool) -> dict:
     if lam.size == 0:
         return dict(rho=0.0, dominant_eigenvalue=0j, max_re=-math.inf, alpha_max=math.inf,
                     alpha_best=math.nan, alpha_best_rate=math.nan, eigenvalues=lam, spectrum_complete=complete)
@@ -182,7 +182,7 @@ def _spectral_fields(lam: np.ndarray, complete: bool) -> dict:
                 eigenvalues=lam, spectrum_complete=complete)
 
 
-def _norm_fields(absJ, x_star) -> dict:
+def norm_fields(absJ, x_star) -> dict:
     """sup_norm, log_norm, rho_abs, perron_weights from |J| (dense array or sparse)."""
     n = x_star.size
     if n == 0:
@@ -229,7 +229,7 @@ def _arnoldi(op, n, which_list, k, tol, rng, notes):
     if dom_vals is not None and dom_vals.size:
         j = dominant_index(dom_vals)
         if abs(dom_vals[j]) >= np.max(np.abs(lam)) - same * max(1.0, abs(dom_vals[j])):
-            dom, vec = complex(dom_vals[j]), _normalise_vector(dom_vecs[:, j])
+            dom, vec = complex(dom_vals[j]), normalise_vector(dom_vecs[:, j])
             if dom.imag < 0:
                 dom, vec = dom.conjugate(), vec.conjugate()
     return lam, dom, vec
@@ -324,7 +324,7 @@ def analyze_map(F, x_star, *, jacobian=None, log_coords=None, h_rel: float = 1e-
     picard_floor = _positive(picard_floor, "picard_floor")
     seed = as_int(seed, "seed")
     mask = _log_mask(log_coords, x_star)
-    Fc = _Counted(F, n)
+    Fc = CountedMap(F, n)
     rng = np.random.default_rng(seed)
     notes: list = []
 
@@ -344,16 +344,16 @@ def analyze_map(F, x_star, *, jacobian=None, log_coords=None, h_rel: float = 1e-
         J = check_square(J, "jacobian", n)
     elif not large:
         method = "dense_fd"
-        J = _fd_dense(Fc, x_star, h_rel, scales, mask)
+        J = fd_dense(Fc, x_star, h_rel, scales, mask)
     else:
         method = "matrix_free"
 
     out = {}
     if J is not None and not large:
         Jd = J.toarray() if sp.issparse(J) else np.asarray(J)
-        out.update(_norm_fields(np.abs(Jd), x_star))
+        out.update(norm_fields(np.abs(Jd), x_star))
         lam = np.linalg.eigvals(Jd) if n else np.zeros(0, complex)
-        out.update(_spectral_fields(lam, True))
+        out.update(spectral_fields(lam, True))
         out["dominant_eigenvector"] = _dominant_vector(Jd, out["dominant_eigenvalue"], rng) if n else np.zeros(0, complex)
         do_svd = (n <= 500) if svd is None else bool(svd)
         if do_svd and n:
@@ -363,7 +363,7 @@ def analyze_map(F, x_star, *, jacobian=None, log_coords=None, h_rel: float = 1e-
     else:
         if J is not None:  # given, large: exact norms, ARPACK spectra
             absJ = abs(J) if sp.issparse(J) else np.abs(J)
-            out.update(_norm_fields(absJ, x_star))
+            out.update(norm_fields(absJ, x_star))
             op = spla.aslinearoperator(J)
         else:
             out.update(sup_norm=math.nan, log_norm=math.nan, rho_abs=math.nan, perron_weights=None)
@@ -372,7 +372,7 @@ def analyze_map(F, x_star, *, jacobian=None, log_coords=None, h_rel: float = 1e-
             op = spla.LinearOperator((n, n), dtype=float,
                                      matvec=lambda v: _jvp(Fc, x_star, np.asarray(v, float).ravel(), h_rel, scales, mask))
         lam, dom, vec = _arnoldi(op, n, ("LM", "LR", "SR"), n_eigs, arnoldi_tol, rng, notes)
-        out.update(_spectral_fields(lam, False))
+        out.update(spectral_fields(lam, False))
         if dom is not None:  # the LM run's own Ritz pair (value and vector consistent)
             out["dominant_eigenvalue"] = dom
         else:
@@ -431,7 +431,7 @@ def _jacobian_at(Fc, jacobian, n, h_rel, mask):
     if jacobian is None:
         def fd(z):
             m = mask & (z < 0)
-            return _fd_dense(Fc, z, h_rel, est.scales_of(z, m), m)
+            return fd_dense(Fc, z, h_rel, est.scales_of(z, m), m)
         return fd
     if callable(jacobian):
         def given(z):
@@ -480,7 +480,7 @@ def iterate_damped(F, x0, alpha, n_steps, *, x_star=None, blowup: float = 1e12):
         ref = _check_x(x_star, "x_star")
         if ref.shape != x.shape:
             raise ValueError(f"x_star must have the shape of x0 {x.shape}, got {ref.shape}")
-    Fc = _Counted(F, x.size)
+    Fc = CountedMap(F, x.size)
     fx = Fc(x)
     errors = []
     limit = None

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._kernels import kernel
+from .._kernels import contraction as _kc
 from .._validation import as_array, as_real, check_finite
 
 __all__ = [
@@ -208,43 +208,15 @@ def _operator(A):
 
 
 def _matvec64(A, x):
-    """``A @ x`` with float64 accumulation (float32 dense ``A``: Numba kernel :func:`_mv32`)."""
+    """``A @ x`` with float64 accumulation (float32 dense ``A``: Numba kernel :func:`~empo_tabular._kernels.contraction.matvec_f32`)."""
     if sp.issparse(A) or A.dtype != np.float32:
         return np.asarray(A @ x).ravel()
     out = np.empty(A.shape[0])
     if np.iscomplexobj(x):
         return _matvec64(A, x.real) + 1j * _matvec64(A, x.imag)
-    _mv32(A, np.ascontiguousarray(x, dtype=np.float64), out)
+    _kc.matvec_f32(A, np.ascontiguousarray(x, dtype=np.float64), out)
     return out
 
-
-@kernel(fastmath=True, nogil=True)
-def _mv32(A, v, out):  # pragma: no cover - compiled
-    """``out = A @ v`` for float32 ``A`` and float64 ``v``, accumulated in float64, four rows at a time."""
-    n, m = A.shape
-    i = 0
-    while i + 4 <= n:
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for j in range(m):
-            vj = v[j]
-            a0 += A[i, j] * vj
-            a1 += A[i + 1, j] * vj
-            a2 += A[i + 2, j] * vj
-            a3 += A[i + 3, j] * vj
-        out[i] = a0
-        out[i + 1] = a1
-        out[i + 2] = a2
-        out[i + 3] = a3
-        i += 4
-    while i < n:
-        acc = 0.0
-        for j in range(m):
-            acc += A[i, j] * v[j]
-        out[i] = acc
-        i += 1
 
 
 def collatz_wielandt(A, x):
@@ -435,17 +407,5 @@ def component_product(M, Rm, EQ, n_rows, n_cols):
             continue
         Z = np.ascontiguousarray(Rs[rows] @ Minv)  # (|rows|, |C|)
         Er = EQr[idx]
-        _add_dense_csr(K, rows, Z, Er.indptr, Er.indices, Er.data)
+        _kc.add_dense_times_csr(K, rows, Z, Er.indptr, Er.indices, Er.data)
     return K
-
-
-@kernel(nogil=True)
-def _add_dense_csr(K, rows, Z, indptr, indices, data):  # pragma: no cover - compiled
-    """``K[rows] += Z @ E`` for dense ``Z`` and CSR ``E`` (Numba)."""
-    for i in range(Z.shape[0]):
-        r = rows[i]
-        for k in range(Z.shape[1]):
-            z = Z[i, k]
-            if z != 0.0:
-                for p in range(indptr[k], indptr[k + 1]):
-                    K[r, indices[p]] += z * data[p]

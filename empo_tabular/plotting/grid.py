@@ -16,8 +16,8 @@ from matplotlib import colors as mcolors
 from matplotlib import patches
 
 from .._kernels.gridworld import DOOR, OUTSIDE, WALL
-from ..gridworld import ACTION_NAMES, DIRECTIONS, GridWorld
-from ..trajectories import rollout
+from ..worlds.gridworld import ACTION_NAMES, DIRECTIONS, GridWorld
+from ..worlds.trajectories import rollout
 
 WALL_COLOR = "#2e3440"
 FLOOR_COLOR = "#f4f5f7"

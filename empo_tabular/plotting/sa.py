@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..sa import RELATIVE
+from ..sa.engine import RELATIVE
 from .grid import param_label, save_figure
 
 DEFAULT_QUANTITIES = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r")

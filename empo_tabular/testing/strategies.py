@@ -16,9 +16,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..params import EmpoParams
-from ..random_worlds import random_world
-from ..world import TabularWorld
+from ..core.params import EmpoParams
+from ..worlds.random_worlds import random_world
+from ..core.world import TabularWorld
 
 _PARAM_FIELDS = tuple(f.name for f in dataclasses.fields(EmpoParams))
 

@@ -1,0 +1,17 @@
+"""Exact solutions: Phase 1 (the human prior) and Phase 2 (all six arrays) on finite worlds.
+
+phase1        solve_phase1, HumanPrior                       equations (1)-(3)
+system        Phase2Solution, phase2_residuals, NewtonSystem, jacobian_blocks
+              (the Phase 2 equations as a system: what solvers and the analyzer share)
+phase2        solve_phase2: backward sweep, Newton continuation, Picard continuation
+picard        damped Gauss-Seidel sweeps along a beta_r schedule
+continuation  Newton's method, branch continuation in beta_r, linear solves, ConvergenceError
+parallel      when the level-parallel sweeps use all threads
+"""
+from .continuation import ConvergenceError
+from .phase1 import HumanPrior, solve_phase1
+from .phase2 import solve_phase2
+from .system import Phase2Solution, XhZeroError, phase2_residuals
+
+__all__ = ["ConvergenceError", "HumanPrior", "Phase2Solution", "XhZeroError", "phase2_residuals", "solve_phase1",
+           "solve_phase2"]

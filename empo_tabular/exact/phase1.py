@@ -1,0 +1,268 @@
+"""Phase 1: the human policy prior (equations (1)-(3), EMPO_SEMANTICS §3.1)."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
+from .._kernels import phase1 as _k1
+from .._kernels import world as _kw
+from .parallel import n_chunks, use_parallel
+from .._validation import scalar_repr, as_array, check_finite, check_range, fmt_index
+from ..core.params import EmpoParams
+from ..core.numerics import check_numerics
+from ..core.world import TabularWorld
+
+PROFILE_SUM_TOL = 1e-9
+
+
+@dataclass
+class HumanPrior:
+    """The human policy prior that Phase 2 consumes.
+
+    Attributes
+    ----------
+    profile : float array (S, n_ah)
+        ``P(a_h | s)``: every human plays its goal marginal
+        ``m_h(a|s) ∝ sum_g w_hg pi_h(a|s,g)``, independently.  Zero rows at
+        terminal states.
+    profile_fixed_goal : float array (S, H, G, n_ah)
+        ``P_hg(a_h | s)``: human ``h`` pursues goal ``g``, the others play
+        their marginals.  Zero for padding goals and terminal states.
+    pi_h : float array (S, H, G, A_own) or None
+        Goal-conditioned policies ``pi_h(a|s,g)`` (None when the prior was
+        built directly from profile arrays).  Point mass on action 0 where
+        the goal holds; zero rows at terminal states and for padding goals.
+    V_h_m : float array (S, H, G) or None
+        ``V_h^m(s, g)``: the value the human can guarantee against a
+        worst-case robot (0 where the goal holds and at terminal states).
+    numerics, method, iterations, residual, converged, betas, seconds :
+        How it was computed (``method`` is ``"backward_sweep"``,
+        ``"newton_continuation"`` or ``"given"``).
+    """
+
+    profile: np.ndarray
+    profile_fixed_goal: np.ndarray
+    pi_h: np.ndarray | None = None
+    V_h_m: np.ndarray | None = None
+    numerics: str = "float64"
+    method: str = "given"
+    iterations: int = 0
+    residual: float = 0.0
+    converged: bool = True
+    betas: list = field(default_factory=list)
+    seconds: float = 0.0
+    params: EmpoParams | None = None
+    world_checksum: str = ""
+
+    @classmethod
+    def from_profiles(cls, world: TabularWorld, profile, profile_fixed_goal) -> "HumanPrior":
+        """Build and validate a prior from the two joint-profile arrays.
+
+        Rows of non-terminal states (and of real goals) must be probability
+        distributions within 1e-9; terminal rows and padding goals are
+        ignored and stored as zeros.
+        """
+        S, n_ah, H, G = world.n_states, world.n_ah, world.n_humans, world.n_goals
+        profile = as_array(profile, "profile", kind="float", shape=(S, n_ah)).copy()
+        pfg = as_array(profile_fixed_goal, "profile_fixed_goal", kind="float", shape=(S, H, G, n_ah)).copy()
+        live = ~world.terminal
+        real = np.arange(G)[None, :] < world.goal_count[:, None]
+        for name, arr, mask in (
+            ("profile", profile, live[:, None] & np.ones((1, n_ah), bool)),
+            ("profile_fixed_goal", pfg, live[:, None, None, None] & real[None, :, :, None] & np.ones((1, 1, 1, n_ah), bool)),
+        ):
+            sub = np.where(mask, arr, 0.0)
+            check_finite(sub, name)
+            check_range(sub, name, low=0.0)
+            sums = sub.sum(axis=-1)
+            need = mask[..., 0]
+            bad = np.argwhere(need & (np.abs(sums - 1.0) > PROFILE_SUM_TOL))
+            if bad.size:
+                idx = tuple(bad[0])
+                raise ValueError(
+                    f"{name} with shape {arr.shape}: the distribution at {fmt_index(idx)} sums to {scalar_repr(sums[idx])}, "
+                    f"not 1 within {PROFILE_SUM_TOL}"
+                )
+            arr[~mask] = 0.0
+        return cls(profile=profile, profile_fixed_goal=pfg, method="given", world_checksum=world.checksum)
+
+    def check_world(self, world: TabularWorld) -> None:
+        """Raise ``ValueError`` if the arrays do not fit ``world``."""
+        S, n_ah, H, G = world.n_states, world.n_ah, world.n_humans, world.n_goals
+        if self.profile.shape != (S, n_ah):
+            raise ValueError(f"prior.profile has shape {self.profile.shape}, the world needs ({S}, {n_ah})")
+        if self.profile_fixed_goal.shape != (S, H, G, n_ah):
+            raise ValueError(
+                f"prior.profile_fixed_goal has shape {self.profile_fixed_goal.shape}, the world needs ({S}, {H}, {G}, {n_ah})"
+            )
+        if self.world_checksum and self.world_checksum != world.checksum:
+            raise ValueError("prior was computed for a different world (checksum mismatch)")
+
+
+def _check_belief(world: TabularWorld, belief):
+    S, H, A = world.n_states, world.n_humans, world.n_own_actions
+    if belief is None:
+        return np.zeros((1, 1, 1)), False
+    b = as_array(belief, "belief", kind="float", shape=(S, H, A))
+    check_finite(b, "belief")
+    check_range(b, "belief", low=0.0)
+    counts = world.human_action_counts
+    beyond = np.arange(A)[None, None, :] >= counts[None, :, None]
+    bad = np.argwhere(beyond & (b != 0.0))
+    if bad.size:
+        raise ValueError(f"belief with shape {b.shape} puts mass on a non-existent action at {fmt_index(bad[0])}")
+    sums = b.sum(axis=2)
+    bad = np.argwhere((~world.terminal)[:, None] & (np.abs(sums - 1.0) > PROFILE_SUM_TOL))
+    if bad.size:
+        idx = tuple(bad[0])
+        raise ValueError(f"belief with shape {b.shape}: the distribution at {fmt_index(idx)} sums to {scalar_repr(sums[idx])}, not 1")
+    return np.ascontiguousarray(b), True
+
+
+def build_prior_arrays(world: TabularWorld, pi_h: np.ndarray):
+    """The two joint-profile arrays of the prior from goal-conditioned policies."""
+    prof = np.empty((world.n_states, world.n_ah))
+    pfg = np.empty((world.n_states, world.n_humans, world.n_goals, world.n_ah))
+    _k1.build_profiles(world.terminal, world.human_profiles, world.goal_count, world.goal_weight, pi_h, prof, pfg)
+    return prof, pfg
+
+
+def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float64", *, belief=None,
+                 optimistic: bool = False, tol: float = 1e-12, strict: bool = True,
+                 parallel="auto") -> HumanPrior:
+    """Compute the human policy prior of equations (1)-(3).
+
+    For a non-terminal state ``s``, human ``h`` and goal ``g`` not achieved at ``s``::
+
+        Q(s,g,a) = sum_{a_-h} mu(a_-h|s) min_{a_r} sum_s' T(s'|s,a_r,(a,a_-h))
+                       [1_g(s') + (1 - 1_g(s')) gamma_h V(s',g)]
+        pi_h(.|s,g) = softmax(beta_h Q(s,g,.)),   V(s,g) = sum_a pi_h(a|s,g) Q(s,g,a)
+
+    Achievement is credited on entering ``s'``; where ``g`` already holds,
+    ``V = 0`` and ``pi_h`` is the point mass on action 0 ("stay"); terminal
+    states have ``V = 0``.  The min over joint robot actions sits inside the
+    expectation over the other humans, who play uniformly unless ``belief``
+    is given.
+
+    Parameters
+    ----------
+    world : TabularWorld
+    params : EmpoParams
+        Uses ``beta_h`` and ``gamma_h``.
+    numerics : {"float64", "reference_fp16"}
+        ``"reference_fp16"`` rounds the stored ``V_h^m`` and the transition
+        probabilities to IEEE half precision, as the public reference does.
+    belief : float array (S, H, A_own), optional
+        ``belief[s, j, a]``: probability that human ``j`` plays ``a`` at
+        ``s``, as believed by the other humans (independent across humans).
+    optimistic : bool
+        Use ``max`` over robot actions instead of ``min``.
+    tol : float
+        Stationary (cyclic) worlds only: stop when the sup-norm residual
+        ``max |B(V) - V|`` of the Phase 1 equation is ``<= tol``.
+    strict : bool
+        If the cyclic solver does not converge: raise
+        :class:`ConvergenceError` (True) or return the last iterate with
+        ``converged = False`` and a warning (False).
+    parallel : {"auto", True, False}
+        Acyclic worlds: process the states of one height on all Numba
+        threads ("auto": from 1000 states on).  Bit-identical results.
+
+    Returns
+    -------
+    HumanPrior
+
+    Notes
+    -----
+    Acyclic worlds are solved exactly by one sweep in reverse topological
+    order.  Cyclic worlds are solved by semi-smooth Newton (the minimising
+    robot action held fixed in each linearisation) with continuation in
+    ``beta_h`` from 0; the stopping rule is the residual above.
+    """
+    if not isinstance(world, TabularWorld):
+        raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
+    if not isinstance(params, EmpoParams):
+        raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
+    fp16 = check_numerics(numerics)
+    b, use_belief = _check_belief(world, belief)
+    S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
+    t0 = time.perf_counter()
+    VM = np.zeros((S, H, G))
+    PI = np.zeros((S, H, G, A))
+    args = (world.terminal, world.trans_ptr, world.trans_succ, world.trans_prob, world.n_ar, world.n_ah,
+            world.human_profiles, world.human_action_counts, world.achieved_by_state, world.goal_count,
+            params.gamma_h)
+    info = dict(method="backward_sweep", iterations=1, residual=0.0, converged=True, betas=[params.beta_h])
+    if world.is_acyclic:
+        if use_parallel(S, parallel):
+            level_ptr, level_states = world.levels
+            _k1.phase1_levels(level_ptr, level_states, n_chunks(), *args, params.beta_h, b, use_belief, fp16,
+                              optimistic, VM, PI)
+        else:
+            order = world.topological_order[::-1].copy()
+            _k1.phase1_sweep(order, *args, params.beta_h, b, use_belief, fp16, optimistic, VM, VM, PI)
+    else:
+        if fp16:
+            raise ValueError(
+                "numerics='reference_fp16' emulates the reference's backward induction and needs an acyclic "
+                "world; this world is cyclic (use numerics='float64')"
+            )
+        VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
+    prof, pfg = build_prior_arrays(world, PI)
+    return HumanPrior(profile=prof, profile_fixed_goal=pfg, pi_h=PI, V_h_m=VM, numerics=numerics,
+                      seconds=time.perf_counter() - t0, params=params, world_checksum=world.checksum, **info)
+
+
+def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict):
+    S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
+    order = np.arange(S, dtype=np.int64)
+    n = S * H * G
+    max_succ, total_succ = _kw.distinct_successor_counts(world.trans_ptr, world.trans_succ, S, world.n_ar * world.n_ah)
+    cap = max(1, total_succ * H * G)
+    rows = np.empty(cap, dtype=np.int64)
+    cols = np.empty(cap, dtype=np.int64)
+    vals = np.empty(cap)
+    PI = np.zeros((S, H, G, A))
+    eye = sp.identity(n, format="csr")
+    linear = LinearSolver()
+
+    def apply(beta, z):
+        out = np.empty((S, H, G))
+        _k1.phase1_sweep(order, *args, beta, b, use_belief, fp16, optimistic, z.reshape(S, H, G), out, PI)
+        return out.reshape(-1)
+
+    def solve_at(beta, z0):
+        def residual(z):
+            if not np.all(np.isfinite(z)):
+                raise InvalidIterate("non-finite V_h^m")
+            r = apply(beta, z) - z
+            return r, float(np.max(np.abs(r))) if n else 0.0
+
+        def jacobian(z):
+            m = _k1.phase1_jacobian(*args[:-1], params.gamma_h, beta, b, use_belief, optimistic,
+                                    z.reshape(S, H, G), rows, cols, vals, max(1, max_succ))
+            J = sp.csr_matrix((vals[:m], (rows[:m], cols[:m])), shape=(n, n))
+            return eye - J
+
+        return newton(residual, jacobian, z0, tol=tol, polish=(beta == params.beta_h),
+                      monotone=math.isfinite(beta), linear=linear)
+
+    out = continuation(solve_at, np.zeros(n), params.beta_h)
+    VM = out.z.reshape(S, H, G).copy()
+    apply(out.beta, out.z)  # refresh PI at the final iterate
+    info = dict(method="newton_continuation", iterations=out.newton_iterations, residual=out.residual,
+                converged=out.converged, betas=out.betas)
+    if not out.converged:
+        msg = (f"Phase 1 did not converge on the cyclic world (residual {out.residual:.3g} > tol {tol:g}): "
+               f"{out.message}")
+        if strict:
+            raise ConvergenceError(msg, partial=(VM, PI))
+        import warnings
+
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    return VM, PI, info

@@ -1,0 +1,85 @@
+"""Results that last: save_result / load_result round trips, atomic writes, errors."""
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+import empo_tabular as et
+from empo_tabular.io.results import load_result, save_result
+from empo_tabular.sa.engine import run_sa
+from empo_tabular.sa.config import SAConfig
+
+
+def _assert_same(a, b):
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, f.name
+            np.testing.assert_array_equal(x, y, err_msg=f.name)
+        elif isinstance(x, dict) and x and isinstance(next(iter(x.values())), np.ndarray):
+            assert set(x) == set(y), f.name
+            for k in x:
+                np.testing.assert_array_equal(np.asarray(x[k]), y[k], err_msg=f"{f.name}[{k}]")
+        elif isinstance(x, float) and math.isnan(x):
+            assert math.isnan(y)
+        else:
+            assert x == y or list(x) == list(y), f.name
+
+
+@pytest.fixture(scope="module")
+def solved():
+    w = et.random_world(15, seed=1, n_humans=2, n_actions=2)
+    p = et.EmpoParams(beta_r=3.0, beta_h=math.inf, gamma_r=0.9)
+    prior = et.solve_phase1(w, p)
+    return w, p, prior, et.solve_phase2(w, prior, p)
+
+
+def test_prior_and_solution_round_trip(tmp_path, solved):
+    w, p, prior, sol = solved
+    for obj, name in ((prior, "prior"), (sol, "solution")):
+        path = save_result(obj, tmp_path / name)
+        assert path.suffix == ".npz" and path.with_suffix(".json").exists()
+        _assert_same(obj, load_result(path))
+
+
+def test_sa_result_round_trip_and_metadata(tmp_path, solved):
+    w, p, prior, sol = solved
+    res = run_sa(w, prior, p, SAConfig(mode="sampled"), 2000, exact=sol, seed=3, record_every=500)
+    path = save_result(res, tmp_path / "run.npz")
+    _assert_same(res, load_result(path))
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["kind"] == "sa_result" and meta["seed"] == 3
+    assert meta["world_checksum"] == w.checksum
+    assert meta["config"]["mode"] == "sampled"
+    assert meta["params"]["beta_h"] == math.inf
+    assert {"numpy", "numba", "scipy", "empo_tabular"} <= set(meta["versions"])
+
+
+def test_save_leaves_no_temporary_files(tmp_path, solved):
+    save_result(solved[3], tmp_path / "s")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json", "s.npz"]
+
+
+def test_save_rejects_other_objects(tmp_path):
+    with pytest.raises(TypeError, match="save_result saves a HumanPrior"):
+        save_result({"Q_r": np.zeros(2)}, tmp_path / "x")
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="result file not found"):
+        load_result(tmp_path / "nope.npz")
+
+
+def test_load_foreign_npz(tmp_path):
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not written by empo_tabular"):
+        load_result(tmp_path / "foreign.npz")
+
+
+def test_load_garbage_file(tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable .npz"):
+        load_result(tmp_path / "bad.npz")
