@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.results import SolverResult
 from ..core.storage import atomic_write_text
 
 __all__ = ["BETA_STAR_INDICATORS", "ContractionReport", "beta_crossings", "classify_eigenvalue",
@@ -144,8 +145,13 @@ def _jsonable(value):
 
 
 @dataclass
-class ContractionReport:
+class ContractionReport(SolverResult):
     """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)``.
+
+    Status fields (:class:`~empo_tabular.core.results.SolverResult`): ``iterations`` is the number of
+    (map, beta_r) rows analysed, ``residual`` the largest solver residual of the continued fixed points,
+    ``converged`` whether every beta_r of the grid was reached on the branch, ``params`` the
+    :meth:`EmpoParams.to_dict` (``beta_r`` swept).
 
     Attributes
     ----------
@@ -194,8 +200,6 @@ class ContractionReport:
 
     maps: list
     betas: list
-    params: dict
-    world_checksum: str
     world: dict
     table: list
     beta_star: dict
@@ -205,8 +209,6 @@ class ContractionReport:
     spectra: dict
     region: dict | None = None
     sa_runs: list = field(default_factory=list)
-    versions: dict = field(default_factory=dict)
-    seconds: float = 0.0
     notes: list = field(default_factory=list)
     options: dict = field(default_factory=dict)
 

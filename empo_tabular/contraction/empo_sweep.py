@@ -288,16 +288,18 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
     multi = [br["beta_r"] for br in branch if len(br["fixed_points"]) > 1]
     beta_star["multi"] = {"first": float(multi[0]) if multi else math.inf, "all": multi, "map": "reduced",
                           "searched": bool(search)}
-    from ..core.storage import versions
-
+    worst = max((float(r["solver_residual"]) for r in table), default=0.0)
     return ContractionReport(
         maps=names, betas=grid, params=params.to_dict(), world_checksum=world.checksum,
+        converged=True, iterations=len(table), residual=worst,
+        message=f"{len(table)} (map, beta_r) rows on the branch continued from beta_r = 0; "
+                f"largest solver residual {worst:.3g}",
         world={"name": world.info.get("name", "") if isinstance(world.info, dict) else "",
                "n_states": int(world.n_states), "n_ar": int(world.n_ar), "n_humans": int(world.n_humans),
                "n_goals": int(world.n_goals), "acyclic": bool(world.is_acyclic), "initial_state": s0,
                "n_q": int(em.n_q), "n_joint": int(em.n_joint), "include_v_r": bool(include_v_r)},
         table=table, beta_star=beta_star, beta_star_by_map=by_map, ordering=_ordering(table, names, by_map),
-        branch=branch, spectra=spectra, region=region, versions=versions(), seconds=time.perf_counter() - t_start,
+        branch=branch, spectra=spectra, region=region, seconds=time.perf_counter() - t_start,
         notes=notes, options={**opt, "seed": int(seed), "n_fixed_point_starts": int(n_fixed_point_starts),
                               "fixed_point_max_dim": int(fixed_point_max_dim), "region_beta": float(region_beta)})
 

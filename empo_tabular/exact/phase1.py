@@ -14,6 +14,7 @@ from .._kernels import world as _kw
 from .parallel import n_chunks, use_parallel
 from .._validation import scalar_repr, as_array, check_finite, check_range, fmt_index
 from ..core.params import EmpoParams
+from ..core.results import SolverResult
 from ..core.numerics import check_numerics
 from ..core.world import TabularWorld
 
@@ -21,8 +22,8 @@ PROFILE_SUM_TOL = 1e-9
 
 
 @dataclass
-class HumanPrior:
-    """The human policy prior that Phase 2 consumes.
+class HumanPrior(SolverResult):
+    """The human policy prior that Phase 2 consumes (status fields: :class:`~empo_tabular.core.results.SolverResult`).
 
     Attributes
     ----------
@@ -40,9 +41,9 @@ class HumanPrior:
     V_h_m : float array (S, H, G) or None
         ``V_h^m(s, g)``: the value the human can guarantee against a
         worst-case robot (0 where the goal holds and at terminal states).
-    numerics, method, iterations, residual, converged, betas, seconds :
+    numerics, method, betas :
         How it was computed (``method`` is ``"backward_sweep"``,
-        ``"newton_continuation"`` or ``"given"``).
+        ``"newton_continuation"`` or ``"given"``; ``betas`` the beta_h values continuation visited).
     """
 
     profile: np.ndarray
@@ -51,13 +52,7 @@ class HumanPrior:
     V_h_m: np.ndarray | None = None
     numerics: str = "float64"
     method: str = "given"
-    iterations: int = 0
-    residual: float = 0.0
-    converged: bool = True
     betas: list = field(default_factory=list)
-    seconds: float = 0.0
-    params: EmpoParams | None = None
-    world_checksum: str = ""
 
     @classmethod
     def from_profiles(cls, world: TabularWorld, profile, profile_fixed_goal) -> "HumanPrior":
@@ -89,7 +84,8 @@ class HumanPrior:
                     f"not 1 within {PROFILE_SUM_TOL}"
                 )
             arr[~mask] = 0.0
-        return cls(profile=profile, profile_fixed_goal=pfg, method="given", world_checksum=world.checksum)
+        return cls(profile=profile, profile_fixed_goal=pfg, method="given", world_checksum=world.checksum,
+                   message="given as joint-profile arrays (validated)")
 
     def check_world(self, world: TabularWorld) -> None:
         """Raise ``ValueError`` if the arrays do not fit ``world``."""
@@ -197,7 +193,8 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     args = (world.terminal, world.trans_ptr, world.trans_succ, world.trans_prob, world.n_ar, world.n_ah,
             world.human_profiles, world.human_action_counts, world.achieved_by_state, world.goal_count,
             params.gamma_h)
-    info = dict(method="backward_sweep", iterations=1, residual=0.0, converged=True, betas=[params.beta_h])
+    info = dict(method="backward_sweep", iterations=1, residual=0.0, converged=True, betas=[params.beta_h],
+                message="exact backward induction (one sweep in topological order)")
     if world.is_acyclic:
         if use_parallel(S, parallel):
             level_ptr, level_states = world.levels
@@ -256,7 +253,8 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     VM = out.z.reshape(S, H, G).copy()
     apply(out.beta, out.z)  # refresh PI at the final iterate
     info = dict(method="newton_continuation", iterations=out.newton_iterations, residual=out.residual,
-                converged=out.converged, betas=out.betas)
+                converged=out.converged, betas=out.betas, status=0 if out.converged else 1,
+                message=out.message or ("newton_continuation: residual " f"{out.residual:.3g} <= tol {tol:g}"))
     if not out.converged:
         msg = (f"Phase 1 did not converge on the cyclic world (residual {out.residual:.3g} > tol {tol:g}): "
                f"{out.message}")

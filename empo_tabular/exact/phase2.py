@@ -115,11 +115,15 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         sol.residuals = phase2_residuals(world, prior, params, sol.Q_r, sol.V_h_e, sol.X_h, sol.U_r, sol.V_r,
                                          sol.pi_r)
         sol.residual = sol.residuals["max"]
-        sol.converged = sol.converged and sol.residual <= tol * 10
-        if not sol.converged:
+        ok = sol.converged and sol.residual <= tol * 10
+        if ok:
+            sol.set_outcome(True, f"{sol.method}: residual {sol.residual:.3g} <= {tol * 10:g} after "
+                                  f"{sol.iterations} iterations")
+        else:
             msg = (f"Phase 2 {sol.method} did not converge: residual {sol.residual:.3g} (tol {tol:g}) after "
                    f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
-                   f"{params.beta_r:g}. {getattr(sol, '_message', '')}")
+                   f"{params.beta_r:g}. {sol.message}")
+            sol.set_outcome(False, msg)
             if strict:
                 raise ConvergenceError(msg, partial=sol)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
@@ -144,7 +148,8 @@ def _backward_sweep(world, prior, params, fp16, parallel):
         _k2.gauss_seidel_sweep(order, *world_args(world, prior), *param_args(params), params.terminal_v_r, fp16,
                                1.0, Q, PI, VE, X, U, V, err)
     raise_status(err, world.n_humans)
-    return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params, betas=[params.beta_r])
+    return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params=params, iterations=1,
+                          betas=[params.beta_r], message="exact backward induction (one sweep in topological order)")
 
 
 def _solve_newton(world, prior, params, tol):
@@ -161,8 +166,6 @@ def _solve_newton(world, prior, params, tol):
     VE[world.terminal] = 0.0
     V = V.copy()
     V[world.terminal] = params.terminal_v_r
-    sol = Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params, method="newton_continuation",
-                         iterations=out.newton_iterations, residual=out.residual, converged=out.converged,
-                         betas=out.betas)
-    sol._message = out.message
-    return sol
+    return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params=params, method="newton_continuation",
+                          iterations=out.newton_iterations, residual=out.residual, converged=out.converged,
+                          betas=out.betas, message=out.message)

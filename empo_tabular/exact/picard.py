@@ -85,7 +85,5 @@ def solve_picard(world, prior, params, tol, max_sweeps, progress):
     if bar is not None:
         bar.close()
     Qo = np.where(live[:, None], Q, np.nan)
-    sol = Phase2Solution(Qo, PI, VE, X, U, V, world.terminal.copy(), params, method="picard_continuation",
-                         iterations=sweeps, residual=residual, converged=converged, betas=reached)
-    sol._message = message
-    return sol
+    return Phase2Solution(Qo, PI, VE, X, U, V, world.terminal.copy(), params=params, method="picard_continuation",
+                          iterations=sweeps, residual=residual, converged=converged, betas=reached, message=message)

@@ -18,6 +18,7 @@ from .._kernels import jacobian as _kj
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
 from ..core.params import EmpoParams
+from ..core.results import SolverResult
 from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 
@@ -35,8 +36,8 @@ class XhZeroError(ValueError):
 
 
 @dataclass
-class Phase2Solution:
-    """Exact Phase 2 arrays and how they were obtained.
+class Phase2Solution(SolverResult):
+    """Exact Phase 2 arrays and how they were obtained (status fields: :class:`~empo_tabular.core.results.SolverResult`).
 
     Attributes
     ----------
@@ -50,11 +51,10 @@ class Phase2Solution:
     V_r : (S,)        robot value; ``terminal_v_r`` at terminal states.
     terminal : (S,)   the world's terminal mask.
     method : str      ``"backward_sweep"``, ``"newton_continuation"`` or ``"picard_continuation"``.
+    residuals : dict  the residual per quantity.
+    betas : list      the beta_r values visited by continuation.
     iterations : int  sweeps (backward sweep / Picard) or Newton iterations in total.
     residual : float  sup-norm residual of all equations (see :func:`phase2_residuals`).
-    residuals : dict  the residual per quantity.
-    converged : bool
-    betas : list      the beta_r values visited by continuation.
     """
 
     Q_r: np.ndarray
@@ -64,16 +64,10 @@ class Phase2Solution:
     U_r: np.ndarray
     V_r: np.ndarray
     terminal: np.ndarray
-    params: EmpoParams
     numerics: str = "float64"
     method: str = "backward_sweep"
-    iterations: int = 1
-    residual: float = 0.0
     residuals: dict = field(default_factory=dict)
-    converged: bool = True
     betas: list = field(default_factory=list)
-    seconds: float = 0.0
-    world_checksum: str = ""
 
     FIELDS = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r", "V_r")
 

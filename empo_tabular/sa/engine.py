@@ -21,10 +21,11 @@ from .._kernels.core import power_law_table
 from .._kernels.rng import rng_seed
 from .._validation import as_int
 from ..core.params import EmpoParams
+from ..core.results import SolverResult
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution, check_phase2_inputs, phase2_residuals
 from .config import QUANTITIES, SAConfig
-from .schedules import STAGE_NAMES, beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
+from .schedules import beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from ..core.world import TabularWorld
 
 FIELDS = Phase2Solution.FIELDS  # SAResult carries the same six arrays
@@ -33,9 +34,17 @@ TABLES = ("Q", "VE", "X", "Y", "V")
 TARGET_OF = {"v_h_e": "VE", "x_h": "X", "u_r": "Y", "q_r": "Q", "v_r": "V"}
 
 
+SA_TOL = 1e-6
+"""An SA run ``converged`` when every final sup-norm error against the exact solution is <= SA_TOL."""
+
+
 @dataclass
-class SAResult:
-    """Final tables, throughput and trace of an SA run.
+class SAResult(SolverResult):
+    """Final tables, throughput and trace of an SA run (status fields: :class:`~empo_tabular.core.results.SolverResult`).
+
+    ``converged`` is measured only when the run was traced against an exact solution: every final
+    sup-norm error <= :data:`SA_TOL` (``status`` 0 or 1); without one ``status`` is 2, "not measured".
+    ``iterations`` is the number of steps, ``residual`` the last recorded Phase 2 residual.
 
     Attributes
     ----------
@@ -63,12 +72,9 @@ class SAResult:
     updates_per_second: float
     n_steps: int
     n_updates: int
-    seconds: float
     kernel_seconds: float
     seed: int
     config: SAConfig
-    params: EmpoParams
-    world_checksum: str = ""
     state: dict = field(default_factory=dict, repr=False)
 
     def arrays(self) -> dict:
@@ -430,13 +436,22 @@ def run_sa(world: TabularWorld, prior: HumanPrior, params: EmpoParams, config: S
     beta_final = float(run.schedule(np.array([n_steps - 1]))["beta"][0])
     arrays = derived_arrays(world, params, config, beta_final, run.tables)
     n_updates = int(run.ctr[_ks.C_UPDATES])
-    return SAResult(**arrays, trace={k: np.asarray(v) for k, v in trace.items()},
-                    updates_per_second=n_updates / kernel_seconds if kernel_seconds > 0 else math.inf,
-                    n_steps=n_steps, n_updates=n_updates, seconds=time.perf_counter() - t_start,
-                    kernel_seconds=kernel_seconds, seed=seed, config=config, params=params,
-                    world_checksum=world.checksum, state=run.state_arrays())
+    result = SAResult(**arrays, trace={k: np.asarray(v) for k, v in trace.items()},
+                      updates_per_second=n_updates / kernel_seconds if kernel_seconds > 0 else math.inf,
+                      n_steps=n_steps, n_updates=n_updates, seconds=time.perf_counter() - t_start,
+                      kernel_seconds=kernel_seconds, seed=seed, config=config, params=params,
+                      world_checksum=world.checksum, state=run.state_arrays(), iterations=n_steps,
+                      residual=float(trace["residual"][-1]) if trace.get("residual") else math.nan)
+    _set_sa_outcome(result)
+    return result
 
 
-def stage_name(stage: int) -> str:
-    """Human-readable name of a warm-up stage index."""
-    return STAGE_NAMES[int(stage)]
+def _set_sa_outcome(result: SAResult) -> None:
+    errors = result.final_errors()
+    if not errors:
+        result.set_outcome(False, "no exact solution given: convergence not measured", measured=False)
+        return
+    worst = max(errors, key=errors.get)
+    ok = errors[worst] <= SA_TOL
+    result.set_outcome(ok, f"largest final sup-norm error {errors[worst]:.3g} ({worst}) "
+                           f"{'<=' if ok else '>'} {SA_TOL:g} after {result.n_steps} steps")
