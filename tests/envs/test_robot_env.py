@@ -109,7 +109,7 @@ def test_fixed_goals_use_goal_conditioned_policies_two_humans():
     gw, p, prior, _ = solved("two_trapped")
     w = gw.world
     env = make_env(gw, p, prior, seed=5)
-    s, goals = w.initial_state, (1, 2)
+    s, goals = w.initial_state, (0, 2)  # H0 at its goal 0 stays (point mass), H1 uniform
     counts = np.zeros(w.n_ah)
     for _ in range(4000):
         env.reset(options={"goals": goals})
@@ -124,7 +124,7 @@ def test_fixed_goals_use_goal_conditioned_policies_two_humans():
 
 
 def test_goals_sampled_from_goal_weights():
-    gw, p, prior, _ = solved("two_trapped")
+    gw, p, prior, _ = solved("shared_switch")  # unequal weights 0.4 / 0.15
     w = gw.world
     env = make_env(gw, p, prior, seed=11)
     counts = np.zeros((w.n_humans, w.n_goals))
@@ -193,6 +193,13 @@ def test_info_achievement_flags_and_grid_encoding():
         obs, _, term, trunc, info = env.step(env.action_space.sample())
         if term or trunc:
             break
+    seen = set()
+    for s in np.flatnonzero(~w.terminal):
+        for g in range(int(w.goal_count[0])):
+            _, info = env.reset(options={"state": int(s), "goals": [g]})
+            assert info["achieved"][0] == w.achieved[0, g, s]
+            seen.add(bool(info["achieved"][0]))
+    assert seen == {True, False}
 
 
 def test_prior_without_pi_h_uses_fixed_goal_profiles():
