@@ -15,6 +15,7 @@ analyze_map, find_fixed_points           generic contraction analysis of any map
 analyze_contraction, ContractionReport   contraction of the Phase 2 maps versus beta_r
 SAConfig, run_sa, SAResult, diagnose     two-timescale SA on exact tables
 save_result, load_result                 results that last (.npz + .json)
+score, ScoreResult                       learned tables against the exact solution (errors, worst states)
 """
 from ._version import __version__
 
@@ -30,6 +31,7 @@ from .core.params import EmpoParams
 from .exact.phase1 import HumanPrior, solve_phase1
 from .exact.system import Phase2Solution, XhZeroError, phase2_residuals
 from .exact.phase2 import solve_phase2
+from .exact.score import ScoreResult, score
 from .core.policy import power_law_policy
 from .io.results import load_result, save_result
 from .worlds.random_worlds import random_world
@@ -46,6 +48,7 @@ __all__ = [
     "Phase2Solution",
     "SAConfig",
     "SAResult",
+    "ScoreResult",
     "TabularWorld",
     "XhZeroError",
     "analyze_contraction",
@@ -60,6 +63,7 @@ __all__ = [
     "random_world",
     "run_sa",
     "save_result",
+    "score",
     "solve_phase1",
     "solve_phase2",
 ]
