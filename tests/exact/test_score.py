@@ -79,6 +79,42 @@ def test_pi_r_mixed_with_uniform_gives_analytic_tv_and_kl():
     assert e["tv"] > 1e-3  # the perturbation is visible
 
 
+def padded_world():
+    """One decision (state 0) into three terminal states; human 1 has two goals, human 0 one (plus padding)."""
+    T = np.zeros((4, 2, 4, 4))
+    profiles = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    for a_h, (h0, _) in enumerate(profiles):
+        T[0, 0, a_h, 1 + h0] = 1.0
+        T[0, 1, a_h, 1 + h0] = 0.5
+        T[0, 1, a_h, 3] += 0.5
+    achieved = np.zeros((2, 2, 4), bool)
+    achieved[0, 0, 1] = True
+    achieved[1, 0, 2] = True
+    achieved[1, 1, [1, 3]] = True
+    return TabularWorld.from_dense(T, [False, True, True, True], profiles, achieved, [[1.0, 0.0], [0.5, 0.5]],
+                                   goal_count=[1, 2])
+
+
+def test_padding_goals_are_not_scored():
+    w = padded_world()
+    p = EmpoParams()
+    prior = solve_phase1(w, p)
+    sol = solve_phase2(w, prior, p)
+    V = sol.V_h_e + 0.01
+    V[:, 0, 1] = 5.0  # padding goal of human 0: not a goal, never scored
+    res = et.score(sol, {"V_h_e": V}, world=w, prior=prior)
+    assert res.errors["V_h_e"]["sup"] == pytest.approx(0.01, rel=1e-9)
+
+
+def test_given_weights_on_terminal_states_are_dropped():
+    gw, p, prior, sol = solved("corridor", horizon=3)
+    live = ~gw.world.terminal
+    U = sol.U_r * (1 + np.linspace(0, 1e-2, gw.world.n_states))
+    res = et.score(sol, {"U_r": U}, world=gw, weights=np.ones(gw.world.n_states))
+    e = np.abs(U - sol.U_r)[live] / np.abs(sol.U_r[live])
+    assert res.errors["U_r"]["weighted"] == pytest.approx(e.mean(), rel=1e-9)
+
+
 def test_callables_over_state_indices():
     gw, p, prior, sol = solved()
     calls = []
