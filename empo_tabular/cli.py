@@ -281,6 +281,62 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_score(args) -> int:
+    """Score learned tables (LEARNED.npz, arrays named by Phase2Solution.FIELDS) against the exact solution."""
+    import numpy as np
+
+    from .core.storage import atomic_write_text
+    from .exact.score import score
+    from .exact.system import Phase2Solution
+
+    path = Path(args.learned)
+    if not path.exists():
+        raise UsageError(f"learned file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            learned = {k: np.array(data[k]) for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not a readable .npz file: {exc}") from None
+    unknown = sorted(set(learned) - set(Phase2Solution.FIELDS))
+    if unknown:
+        raise UsageError(f"{path} holds {unknown[0]!r}, which is not a Phase 2 quantity; "
+                         f"name the arrays {', '.join(Phase2Solution.FIELDS)}")
+    if not learned:
+        raise UsageError(f"{path} holds no arrays; name them {', '.join(Phase2Solution.FIELDS)}")
+    world, params, gw, label = _load_world(args)
+    warm_up_exact_kernels()
+    prior, exact, _, _ = _solve(world, params)
+    res = score(exact, learned, world=gw if gw is not None else world, prior=prior, tol=args.tol)
+    print(f"world {label}: {world.n_states} states; scored {', '.join(res.errors)} from {path.name}")
+    print(res.report)
+    out = Path(args.out)
+    atomic_write_text(out / "score.json", json.dumps(res.to_dict(), indent=1, allow_nan=False))
+    atomic_write_text(out / "score_report.txt", res.report + "\n")
+    if gw is not None:
+        from .plotting.grid import save_figure
+        from .plotting.score import plot_score_maps
+
+        save_figure(plot_score_maps(gw, res), out / "score_maps.png")
+    print(f"written: {out}/score.json, score_report.txt" + (", score_maps.png" if gw is not None else ""))
+    if args.tol is None:
+        return EXIT_OK
+    return EXIT_OK if res.converged else EXIT_FAILED
+
+
+def _add_score_parser(sub) -> None:
+    p = sub.add_parser("score", help="score learned tables (LEARNED.npz) against the exact solution",
+                       description="Solve WORLD exactly and compare the arrays of LEARNED.npz (named Q_r, pi_r, "
+                                   "V_h_e, X_h, U_r, V_r; any subset) with the exact ones: sup, mean and "
+                                   "visitation-weighted errors, TV and KL for pi_r, the V_r(s0) gap and the worst "
+                                   "states. Writes score.json, score_report.txt and (gridworlds) score_maps.png.")
+    _add_world_args(p, default=None)
+    p.add_argument("learned", metavar="LEARNED.npz", help="learned arrays named by the Phase 2 fields")
+    p.add_argument("--out", default="empo_out/score", help="output folder (default empo_out/score)")
+    p.add_argument("--tol", type=_float, default=None,
+                   help="exit 1 unless every sup error is <= TOL (default: no check, exit 0)")
+    p.set_defaults(func=cmd_score)
+
+
 # ------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
@@ -366,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("--plot", metavar="FILE.png", help="also save a picture of the map")
     p.set_defaults(func=cmd_scenarios)
+    _add_score_parser(sub)
     return parser
 
 
