@@ -55,7 +55,7 @@ OUT = Path(__file__).resolve().parent / "out" / "train_tabular_q_on_env"
 class TabularQ:
     """Expected-SARSA on a (S, n_ar) table with the power-law policy of its own Q (no framework needed)."""
 
-    def __init__(self, n_states, n_actions, params, *, q0=-1.0, lr_exponent=0.6):
+    def __init__(self, n_states, n_actions, params, *, q0=-1.0, lr_exponent=0.5):
         from empo_tabular import power_law_policy
 
         self.policy = lambda q: power_law_policy(q, params.beta_r)
