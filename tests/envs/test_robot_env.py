@@ -252,3 +252,25 @@ def test_step_after_terminal_and_bad_reset_options():
     env.reset()
     with pytest.raises(ValueError, match=r"action must be in \[0, 2\)"):
         env.step(2)
+
+
+def test_max_steps_truncates_cyclic_episodes():
+    gw, p, prior, _ = solved("corridor")
+    env = make_env(gw, p, prior, max_steps=5, seed=0)
+    env.reset()
+    flags = [env.step(0)[2:4] for _ in range(5)]
+    assert flags == [(False, False)] * 4 + [(False, True)]
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step(0)
+
+
+def test_grid_encoding_doors_and_rocks():
+    for name in ("door", "two_trapped"):
+        gw, p, prior, _ = solved(name)
+        env = make_env(gw, p, prior, observation="grid", seed=0)
+        for s in range(0, gw.n_states, 7):
+            obs, _ = env.reset(options={"state": s})
+            for j, (x, y) in enumerate(gw.layout.doors):
+                assert obs[gw.n_agents + 1, y, x] == float(gw.door_open[s, j])
+            rocks = {gw.xy(c) for c in gw.rock_cell[s]}
+            assert {(int(x), int(y)) for y, x in np.argwhere(obs[gw.n_agents] == 1.0)} == rocks
