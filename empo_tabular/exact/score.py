@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .._validation import as_array
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
+from .continuation import solve_linear
 from .phase1 import HumanPrior, solve_phase1
 from .system import Phase2Solution
 
@@ -120,7 +120,8 @@ def visitation_weights(world: TabularWorld, pi_r, profile, discount: float) -> n
 
     ``d = (1 - discount) * e_{s0}^T (I - discount * P)^{-1}`` with
     ``P[s, s'] = sum_{a_r, a_h} pi_r(a_r|s) profile(a_h|s) T(s'|s, a_r, a_h)`` (zero rows at terminal states),
-    solved as one sparse linear system (nothing dense in S^2).  ``discount = 1`` gives the expected visit
+    solved as one sparse linear system with :func:`~empo_tabular.exact.continuation.solve_linear`
+    (nothing dense in S^2).  ``discount = 1`` gives the expected visit
     counts (acyclic worlds only).  Returns ``d`` renormalised over non-terminal states.
     """
     S, n_ar, n_ah = world.n_states, world.n_ar, world.n_ah
@@ -133,10 +134,10 @@ def visitation_weights(world: TabularWorld, pi_r, profile, discount: float) -> n
     a_h = rows % n_ah
     vals = np.asarray(pi_r)[s, a_r] * np.asarray(profile)[s, a_h] * world.trans_prob
     P = sp.csr_matrix((vals, (s, world.trans_succ.astype(np.int64))), shape=(S, S))
-    A = (sp.identity(S, format="csc") - discount * P.T).tocsc()
+    A = (sp.identity(S, format="csr") - discount * P.T).tocsr()
     b = np.zeros(S)
     b[world.initial_state] = 1.0 - discount if discount < 1.0 else 1.0
-    d = spla.spsolve(A, b)
+    d, _ = solve_linear(A, b)  # the package's sparse solve: LU when cheap, Krylov when LU fill-in explodes
     d = np.where(world.terminal, 0.0, np.maximum(d, 0.0))
     total = d.sum()
     if not total > 0.0:
