@@ -274,3 +274,26 @@ def test_grid_encoding_doors_and_rocks():
                 assert obs[gw.n_agents + 1, y, x] == float(gw.door_open[s, j])
             rocks = {gw.xy(c) for c in gw.rock_cell[s]}
             assert {(int(x), int(y)) for y, x in np.argwhere(obs[gw.n_agents] == 1.0)} == rocks
+
+
+def test_default_prior_and_solution_are_computed():
+    env = make_env(tiny_world(), EmpoParams(), reward="u_r", seed=0)
+    env.reset()
+    _, r, term, _, _ = env.step(0)
+    assert term and r == EmpoParams().terminal_v_r
+    assert env.prior.pi_h is not None and env.solution is not None
+
+
+def test_gymnasium_make_with_registered_id():
+    import gymnasium as gym
+
+    from empo_tabular.envs import ENV_ID
+
+    gw, p, prior, sol = solved("corridor")
+    env = gym.make(ENV_ID, world=gw, params=p, prior=prior, reward="u_r", solution=sol, max_steps=3)
+    obs, info = env.reset(seed=0)
+    assert obs == gw.world.initial_state and info["u_r"] == sol.U_r[obs]
+    for _ in range(3):
+        obs, r, term, trunc, info = env.step(0)
+    assert trunc and r == p.c_r * sol.U_r[obs]
+    env.close()
