@@ -297,3 +297,34 @@ def test_gymnasium_make_with_registered_id():
         obs, r, term, trunc, info = env.step(0)
     assert trunc and r == p.c_r * sol.U_r[obs]
     env.close()
+
+
+def test_terminal_initial_state_is_refused():
+    T = np.zeros((2, 1, 1, 2))
+    T[1, 0, 0, 0] = 1.0
+    w = TabularWorld.from_dense(T, [True, False], [[0]], np.array([[[True, False]]]), [[1.0]])
+    with pytest.raises(ValueError, match="the initial state 0 is terminal"):
+        make_env(w, EmpoParams())
+
+
+def test_prior_and_solution_type_and_world_checks():
+    gw, p, prior, sol = solved("corridor")
+    with pytest.raises(TypeError, match="prior must be a HumanPrior"):
+        make_env(gw, p, prior="phase1")
+    with pytest.raises(TypeError, match="solution must be a Phase2Solution"):
+        make_env(gw, p, prior, reward="u_r", solution={"U_r": 0})
+    other, p2, prior2, sol2 = solved("two_trapped")
+    with pytest.raises(ValueError, match=r"solution.U_r has shape \(34,\), the world needs \(20,\)"):
+        make_env(gw, p, prior, reward="u_r", solution=sol2)
+    with pytest.raises(ValueError, match="prior.profile has shape"):
+        make_env(gw, p, prior2)
+    with pytest.raises(TypeError, match="params must be an EmpoParams"):
+        make_env(gw, {"beta_r": 1.0})
+
+
+def test_reset_state_and_goal_shape_checks():
+    env = make_env(tiny_world(), EmpoParams(), seed=0)
+    with pytest.raises(ValueError, match=r"options\['state'\] must be in \[0, 2\), got 5"):
+        env.reset(options={"state": 5})
+    with pytest.raises(ValueError, match=r"options\['goals'\] must hold one goal per human \(1\), got shape \(2,\)"):
+        env.reset(options={"goals": [0, 0]})

@@ -272,3 +272,16 @@ def test_without_world_weighted_is_not_computed():
     assert res.errors["U_r"]["weighted"] is None and res.weights is None
     assert "not computed" in res.report
     assert isinstance(EmpoParams(), EmpoParams)
+
+
+def test_weights_without_mass_on_live_states():
+    gw, p, prior, sol = solved("corridor", horizon=3)
+    w = gw.world.terminal.astype(float)  # mass on terminal states only
+    with pytest.raises(ValueError, match="weights must put positive mass on some non-terminal state"):
+        et.score(sol, {"U_r": sol.U_r}, weights=w)
+
+
+def test_world_of_wrong_type():
+    gw, p, prior, sol = solved()
+    with pytest.raises(TypeError, match="world must be a TabularWorld or a GridWorld"):
+        et.score(sol, {"U_r": sol.U_r}, world="door")

@@ -39,3 +39,12 @@ def test_error_curves_shape_check():
     assert ax.get_yscale() == "log" and len(ax.lines) == 1
     with pytest.raises(ValueError, match="curve 'x' has shape"):
         plot_error_curves([1, 2, 3], {"x": [1.0]})
+
+
+def test_empty_quantity_list_and_other_world(scored):
+    gw, res = scored
+    with pytest.raises(ValueError, match="no quantity to plot"):
+        plot_score_maps(gw, res, [])
+    other, _ = get_scenario("corridor")
+    with pytest.raises(ValueError, match="result was scored on a different world"):
+        plot_score_maps(other, res)
