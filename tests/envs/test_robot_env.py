@@ -328,3 +328,23 @@ def test_reset_state_and_goal_shape_checks():
         env.reset(options={"state": 5})
     with pytest.raises(ValueError, match=r"options\['goals'\] must hold one goal per human \(1\), got shape \(2,\)"):
         env.reset(options={"goals": [0, 0]})
+
+
+def test_episode_mode_differs_from_profile_after_the_first_step():
+    # the documented caveat: with goals kept for the episode, the human action at a later step follows the goal
+    # posterior given the history, not prior.profile (the step mode follows the profile: tests above)
+    gw, p, prior, _ = solved("corridor")
+    w = gw.world
+    env = make_env(gw, p, prior, goal_mode="episode", seed=0)
+    s0 = w.initial_state
+    counts = np.zeros(w.n_ah)
+    for _ in range(8000):
+        env.reset()
+        env.step(0)
+        env.step(0)
+        if env.state != s0:
+            continue
+        counts[env.step(0)[4]["human_action"]] += 1
+    assert counts.sum() > 3000
+    law = prior.profile[s0]
+    assert chisquare(counts[law > 0], counts.sum() * law[law > 0]).pvalue < 1e-6
