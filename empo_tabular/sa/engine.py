@@ -24,7 +24,7 @@ from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution, check_phase2_inputs, phase2_residuals
-from .config import QUANTITIES, SAConfig
+from .config import LR_CLOCKS, MODES, QUANTITIES, VISITS, X_TARGETS, SAConfig
 from .schedules import beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from ..core.world import TabularWorld
 
@@ -221,16 +221,16 @@ class _Run:
     def _ints(self):
         c, w = self.config, self.world
         ip = np.zeros(_ks.IP_SIZE, dtype=np.int64)
-        ip[_ks.IP_MODE] = ("expected", "sampled").index(c.mode)
-        ip[_ks.IP_VISIT] = ("uniform", "sweep", "synchronous", "on_policy").index(c.visit)
+        ip[_ks.IP_MODE] = MODES.index(c.mode)
+        ip[_ks.IP_VISIT] = VISITS.index(c.visit)
         ip[_ks.IP_XL], ip[_ks.IP_UL], ip[_ks.IP_VL] = c.x_h_use_network, c.u_r_use_network, c.v_r_use_network
         ip[_ks.IP_KSEP] = c.evaluator_updates_per_q_update
-        ip[_ks.IP_XTGT] = ("exact", "sampled_goal", "assigned_goal").index(c.x_h_target)
+        ip[_ks.IP_XTGT] = X_TARGETS.index(c.x_h_target)
         ip[_ks.IP_GASSIGN] = c.goal_assignment
         ip[_ks.IP_EPLEN] = c.steps_per_episode
         ip[_ks.IP_E1:_ks.IP_E5 + 1] = self.boundaries
         ip[_ks.IP_F] = self.e5 + self.ramp
-        ip[_ks.IP_LRCLOCK] = c.lr_clock == "visits"
+        ip[_ks.IP_LRCLOCK] = LR_CLOCKS.index(c.lr_clock)
         ip[_ks.IP_N0] = c.lr_visits_constant
         ip[_ks.IP_S0] = w.initial_state
         ip[_ks.IP_RAMP_EVERY] = max(1, self.ramp // 256)
