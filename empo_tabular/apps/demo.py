@@ -192,7 +192,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     t1 = time.perf_counter()
     exact = solve_phase2(world, prior, params)
     t2 = time.perf_counter()
-    world.save(out / "world.npz")
+    world.save(out / "world.npz", params=params)
     save_result(prior, out / "phase1_prior")
     save_result(exact, out / "phase2_solution")
     fig = plot_overview(gw, exact, prior, seed=seed)
