@@ -193,9 +193,13 @@ class _Run:
         self.t0_decay = lr_decay_start(self.e5, self.ramp, n_steps, config.lr_constant_fraction)
         self.lr_base = np.array([getattr(config, f"lr_{q}") for q in QUANTITIES])
         self.ip = self._ints()
-        self.fp = np.array([params.gamma_r, params.gamma_h, params.zeta, params.xi, params.eta, params.c_r,
-                            params.terminal_v_r, config.x_h_floor, config.goal_resample_prob,
-                            config.target_polyak_tau, config.lr_decay_exponent])
+        self.fp = np.empty(_ks.FP_SIZE)  # the kernel's float parameters, placed by its FP_* indices
+        for index, value in ((_ks.FP_GR, params.gamma_r), (_ks.FP_GH, params.gamma_h), (_ks.FP_ZETA, params.zeta),
+                             (_ks.FP_XI, params.xi), (_ks.FP_ETA, params.eta), (_ks.FP_CR, params.c_r),
+                             (_ks.FP_TV, params.terminal_v_r), (_ks.FP_XFLOOR, config.x_h_floor),
+                             (_ks.FP_GRESAMPLE, config.goal_resample_prob), (_ks.FP_TAU, config.target_polyak_tau),
+                             (_ks.FP_OMEGA, config.lr_decay_exponent)):
+            self.fp[index] = value
         self.tables = initial_tables(world, params, config, initial)
         self.targets = {}
         for q in QUANTITIES:
