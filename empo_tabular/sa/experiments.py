@@ -55,6 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_betas
 from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution
@@ -395,9 +396,7 @@ def run_lr_experiment(name, world: TabularWorld, prior: HumanPrior, params: Empo
     import time
 
     exp = name if isinstance(name, Experiment) else get_experiment(name, n_steps, base=base)
-    betas = tuple(float(b) for b in betas)
-    if not betas:
-        raise ValueError("betas must not be empty")
+    betas = tuple(check_betas(betas, sort=False))
     t0 = time.perf_counter()
     exacts = _exact_for(world, prior, params, betas, exact)
     runs = {}
