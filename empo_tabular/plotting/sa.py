@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..sa.engine import RELATIVE
+from ..core.conventions import RELATIVE
 from ..sa.labels import LABEL_TEXT, LABELS
 from .grid import param_label, save_figure
 

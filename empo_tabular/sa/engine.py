@@ -20,6 +20,7 @@ from .._kernels import sa as _ks
 from .._kernels.core import power_law_table
 from .._kernels.rng import rng_seed
 from .._validation import as_int
+from ..core.conventions import FIELDS, apply_terminal_conventions, field_errors
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..exact.phase1 import HumanPrior
@@ -28,8 +29,6 @@ from .config import LR_CLOCKS, MODES, QUANTITIES, VISITS, X_TARGETS, SAConfig
 from .schedules import beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from ..core.world import TabularWorld
 
-FIELDS = Phase2Solution.FIELDS  # SAResult carries the same six arrays
-RELATIVE = {"Q_r": True, "pi_r": False, "V_h_e": False, "X_h": True, "U_r": True, "V_r": True}
 TABLES = ("Q", "VE", "X", "Y", "V")
 TARGET_OF = {"v_h_e": "VE", "x_h": "X", "u_r": "Y", "q_r": "Q", "v_r": "V"}
 
@@ -122,12 +121,8 @@ def derived_arrays(world, params: EmpoParams, config: SAConfig, beta: float, tab
         V = tables["V"].copy()
     else:
         V = params.c_r * U + np.sum(PI * Q, axis=1)
-    Qo = np.where(live[:, None], Q, np.nan)
-    X = np.where(live[:, None], X, np.nan)
-    U = np.where(live, U, np.nan)
-    V = np.where(live, V, params.terminal_v_r)
-    VEo = np.where(live[:, None, None], VE, 0.0)
-    return {"Q_r": Qo, "pi_r": PI, "V_h_e": VEo, "X_h": X, "U_r": U, "V_r": V}
+    return apply_terminal_conventions(term, params.terminal_v_r,
+                                      {"Q_r": Q, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V})
 
 
 def initial_tables(world, params: EmpoParams, config: SAConfig, initial) -> dict:
@@ -330,12 +325,7 @@ def _record(run: _Run, trace: dict, exact, beta_now: float, sch_last: dict | Non
     trace.setdefault("residual", []).append(res)
     if exact is not None:
         for k in FIELDS:
-            a, b = arrays[k][live], getattr(exact, k)[live]
-            with np.errstate(all="ignore"):
-                d = np.abs(a - b)
-                if RELATIVE[k]:
-                    d = d / np.abs(b)
-            d = np.where(np.isfinite(d), d, np.inf)
+            d = field_errors(k, arrays[k][live], getattr(exact, k)[live])
             trace.setdefault(f"err_sup_{k}", []).append(float(d.max()))
             trace.setdefault(f"err_rms_{k}", []).append(float(np.sqrt(np.mean(d ** 2))))
     return arrays

@@ -60,7 +60,8 @@ from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution
 from ..exact.phase2 import solve_phase2
-from .engine import FIELDS, SAResult, run_sa
+from ..core.conventions import FIELDS
+from .engine import SAResult, run_sa
 from .config import SAConfig
 from .labels import label_trace
 from ..core.world import TabularWorld
