@@ -170,3 +170,32 @@ class DictRecord:
         if unknown:
             raise TypeError(f"unknown {cls.__name__} field(s): {unknown}; known: {sorted(names)}")
         return cls(**d)
+
+
+def check_betas(betas, name: str = "betas", *, allow_inf: bool = False, sort: bool = True) -> list:
+    """The one check of a beta_r grid: a non-empty sequence of real numbers >= 0 (finite unless
+    ``allow_inf``); returns sorted, de-duplicated floats (``sort=False`` keeps order and repeats)."""
+    if isinstance(betas, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(betas).__name__}")
+    try:
+        arr = np.asarray(betas, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of real numbers, got {type(betas).__name__}") from None
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    bad = np.flatnonzero(np.isnan(arr) | (arr < 0) | (np.isinf(arr) if not allow_inf else False))
+    if bad.size:
+        need = ">= 0" if allow_inf else "finite and >= 0"
+        raise ValueError(f"{name} must be {need}; {name}[{bad[0]}] = {float(arr[bad[0]])!r}")
+    values = [float(b) for b in arr]
+    return sorted(set(values)) if sort else values
+
+
+def check_beta(beta, name: str = "beta", *, allow_inf: bool = False) -> float:
+    """The one check of a single beta_r: a real number >= 0 (finite unless ``allow_inf``)."""
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(beta).__name__}")
+    b = float(beta)
+    if math.isnan(b) or b < 0 or (math.isinf(b) and not allow_inf):
+        raise ValueError(f"{name} must be {'>= 0' if allow_inf else 'finite and >= 0'}, got {b!r}")
+    return b

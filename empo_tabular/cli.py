@@ -92,8 +92,8 @@ def _load_world(args):
             raise UsageError(f"world file not found: {path}")
         if args.horizon is not None:
             raise UsageError("--horizon applies to scenarios only; a world file fixes its own horizon")
-        world = load_world(path)
-        params, gw, label = EmpoParams(), None, path.name
+        world, saved = load_world(path, with_params=True)  # a world file carries the parameters it was saved with
+        params, gw, label = saved or EmpoParams(), None, path.name
     else:
         if target not in list_scenarios() and target != "default":
             raise UsageError(f"unknown scenario {target!r}; choose one of {', '.join(list_scenarios())} "

@@ -99,10 +99,3 @@ def rng_successor(ptr, succ, prob, row, state):
         if u < acc:
             return succ[i]
     return succ[hi - 1]
-
-
-@kernel
-def fill_uniform(state, out):
-    """Fill ``out`` with uniforms (used by tests of the generator)."""
-    for i in range(out.shape[0]):
-        out[i] = rng_uniform(state)

@@ -54,7 +54,7 @@ def _lr_findings(rows: list) -> list:
     lines = []
     for (exp, variant), rs in by_variant.items():
         ok = [f"{r['beta_r']:g}" for r in rs if r["converged"]]
-        bad = [f"{r['beta_r']:g} ({r['status']}, Q_r error {r['final_Q_r']:.1e})" for r in rs if not r["converged"]]
+        bad = [f"{r['beta_r']:g} ({r['label']}, Q_r error {r['final_Q_r']:.1e})" for r in rs if not r["converged"]]
         text = f"*{exp}* / **{variant}**: "
         text += f"converged at beta_r = {', '.join(ok)}" if ok else "converged nowhere"
         if bad:
@@ -192,7 +192,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     t1 = time.perf_counter()
     exact = solve_phase2(world, prior, params)
     t2 = time.perf_counter()
-    world.save(out / "world.npz")
+    world.save(out / "world.npz", params=params)
     save_result(prior, out / "phase1_prior")
     save_result(exact, out / "phase2_solution")
     fig = plot_overview(gw, exact, prior, seed=seed)

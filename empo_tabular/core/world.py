@@ -385,36 +385,59 @@ class TabularWorld:
             "goal_count": self.goal_count,
         }
 
-    def save(self, path) -> Path:
-        """Save to ``.npz`` (no pickle); :func:`load_world` restores it exactly.
+    def save(self, path, params=None) -> Path:
+        """Save as a bundle (``.npz`` + strict-JSON ``.json`` sidecar, no pickle, atomic); :func:`load_world`
+        restores it exactly.
 
-        The write is atomic: a temporary file in the same folder is renamed.
+        ``params`` (an :class:`~empo_tabular.EmpoParams`), when given, is stored with the world, so that
+        ``load_world(path, with_params=True)`` and ``empo-tabular solve WORLD.npz`` use the parameters the
+        world was built or solved with instead of the package defaults.
         """
-        from .storage import atomic_savez
+        from .storage import save_bundle
 
+        meta = {"format_version": FORMAT_VERSION, "info": self.info, "checksum": self.checksum,
+                "params": None if params is None else params.to_dict()}
         arrays = dict(self._arrays())
         arrays["world_format_version"] = np.int64(FORMAT_VERSION)
-        arrays["info_json"] = np.array(json.dumps(self.info, sort_keys=True))
-        return atomic_savez(path, arrays)
+        return save_bundle(path, "world", arrays, meta)
 
 
-def load_world(path) -> TabularWorld:
-    """Load a world written by :meth:`TabularWorld.save` (validated again)."""
+WORLD_ARRAYS = ("n_states", "initial_state", "n_ar", "terminal", "human_profiles", "robot_profiles", "trans_ptr",
+                "trans_succ", "trans_prob", "achieved", "goal_weight", "goal_count")
+
+
+def load_world(path, *, with_params: bool = False):
+    """Load a world written by :meth:`TabularWorld.save` (validated again).
+
+    With ``with_params=True`` returns ``(world, params)``, where ``params`` is the
+    :class:`~empo_tabular.EmpoParams` saved with the world (None when none was saved).
+    Errors name the file and what is wrong with it in one line.
+    """
+    from .params import EmpoParams
+    from .storage import StorageError, check_arrays, loads_strict, read_npz
+
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"world file not found: {path}")
-    with np.load(path, allow_pickle=False) as data:
-        if "world_format_version" not in data.files:
-            raise ValueError(
-                f"{path} is not a TabularWorld file (no 'world_format_version'); "
-                f"for reference exports use empo_tabular.interop.load_reference_export"
-            )
-        version = int(data["world_format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(f"{path} has world_format_version {version}; this version reads {FORMAT_VERSION}")
-        info = json.loads(str(data["info_json"]))
-        return TabularWorld(
-            int(data["n_states"]), int(data["initial_state"]), data["terminal"], int(data["n_ar"]),
-            data["human_profiles"], data["trans_ptr"], data["trans_succ"], data["trans_prob"], data["achieved"],
-            data["goal_weight"], goal_count=data["goal_count"], robot_profiles=data["robot_profiles"], info=info,
-        )
+    arrays, meta_text = read_npz(path, what="world file")
+    if meta_text is not None:
+        meta = loads_strict(meta_text, source=f"{path}: meta_json")
+        if meta.get("kind") != "world":
+            raise StorageError(f"{path}: holds a {meta.get('kind')!r}, not a world file")
+        version, info = meta.get("format_version"), meta.get("info", {})
+    elif "world_format_version" in arrays and "info_json" in arrays:  # files of version 0.1.0
+        version, info, meta = int(arrays["world_format_version"]), loads_strict(str(arrays["info_json"])), {}
+    else:
+        raise StorageError(f"{path}: not a world file (no 'meta_json'); for reference exports use "
+                           f"empo_tabular.io.reference.load_reference_export")
+    if version != FORMAT_VERSION:
+        raise StorageError(f"{path}: world format version {version}; this version reads {FORMAT_VERSION}")
+    check_arrays(path, arrays, WORLD_ARRAYS, "world file")
+    world = TabularWorld(
+        int(arrays["n_states"]), int(arrays["initial_state"]), arrays["terminal"], int(arrays["n_ar"]),
+        arrays["human_profiles"], arrays["trans_ptr"], arrays["trans_succ"], arrays["trans_prob"],
+        arrays["achieved"], arrays["goal_weight"], goal_count=arrays["goal_count"],
+        robot_profiles=arrays["robot_profiles"], info=info,
+    )
+    if not with_params:
+        return world
+    saved = meta.get("params")
+    return world, (None if saved is None else EmpoParams.from_dict(saved))

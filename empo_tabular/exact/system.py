@@ -17,6 +17,7 @@ from .continuation import InvalidIterate, LinearSolver, newton, solve_linear
 from .._kernels import jacobian as _kj
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
+from ..core.conventions import FIELDS as PHASE2_FIELDS, field_errors
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
@@ -69,7 +70,7 @@ class Phase2Solution(SolverResult):
     residuals: dict = field(default_factory=dict)
     betas: list = field(default_factory=list)
 
-    FIELDS = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r", "V_r")
+    FIELDS = PHASE2_FIELDS
 
     def arrays(self) -> dict:
         """The six solution arrays by name."""
@@ -115,21 +116,18 @@ def phase2_residuals(world: TabularWorld, prior: HumanPrior, params: EmpoParams,
     if not live.any():
         return {k: 0.0 for k in ("Q_r", "pi_r", "V_h_e", "X_h", "U_r", "V_r", "max")}
 
-    def rel(new, old):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = np.abs(new - old) / np.abs(old)
-        d = np.where(np.isfinite(d), d, np.inf)
-        return float(d.max())
+    def err(name, new, old):
+        return float(field_errors(name, new, old).max())
 
     out = {
-        "Q_r": rel(Q2[live], Q[live]),
-        "V_h_e": float(np.abs(VE2[live] - np.asarray(V_h_e)[live]).max()),
-        "X_h": rel(X2[live], X[live]),
-        "U_r": rel(U2[live], U[live]),
-        "V_r": rel(V2[live], np.asarray(V_r)[live]),
+        "Q_r": err("Q_r", Q2[live], Q[live]),
+        "V_h_e": err("V_h_e", VE2[live], np.asarray(V_h_e)[live]),
+        "X_h": err("X_h", X2[live], X[live]),
+        "U_r": err("U_r", U2[live], U[live]),
+        "V_r": err("V_r", V2[live], np.asarray(V_r)[live]),
     }
     if pi_r is not None:
-        out["pi_r"] = float(np.abs(PI2[live] - np.asarray(pi_r)[live]).max())
+        out["pi_r"] = err("pi_r", PI2[live], np.asarray(pi_r)[live])
     out["max"] = max(out.values())
     return out
 

@@ -16,7 +16,8 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..sa.engine import RELATIVE
+from ..core.conventions import RELATIVE
+from ..sa.labels import LABEL_TEXT, LABELS
 from .grid import param_label, save_figure
 
 DEFAULT_QUANTITIES = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r")
@@ -25,8 +26,9 @@ QUANTITY_LABELS = {"Q_r": "$Q_r$", "pi_r": r"$\pi_r$", "V_h_e": r"$V_h^e$", "X_h
 VARIANT_COLORS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f", "#2e3440")
 WARMUP_COLOR = "#8a8d91"
 RAMP_COLOR = "#e9c46a"
-STATUS_MARKERS = {"converged": ("o", True), "converging": ("o", False), "stalled": ("X", True),
-                  "diverged": ("X", True)}
+LABEL_MARKERS = {"converged": ("o", True), "converging": ("o", False), "oscillating": ("D", False),
+                 "diverging": ("X", True), "plateau": ("s", False)}
+"""End-of-line marker (shape, filled) for each measured label of :mod:`empo_tabular.sa.labels`."""
 
 
 def _as_runs(results) -> dict:
@@ -117,9 +119,8 @@ def plot_sa_errors(results, quantities=DEFAULT_QUANTITIES, *, kind: str = "sup",
     colors : sequence of colours
         One per run, cycled.
     status : dict label -> str, optional
-        Mark each line's end by its status (see
-        :func:`~empo_tabular.experiments.classify`): filled dot converged,
-        open dot still converging, cross stalled or diverged.
+        Mark each line's end by its measured label (:func:`~empo_tabular.sa.labels.label_trace`;
+        markers in :data:`LABEL_MARKERS`, explained by :func:`status_handles`).
     ncols : int, optional
         Panels per row for a new figure (default: all in one row).
 
@@ -163,8 +164,8 @@ def plot_sa_errors(results, quantities=DEFAULT_QUANTITIES, *, kind: str = "sup",
             color = colors[i % len(colors)]
             ax.plot(xs, err, color=color, lw=1.5, label=label or None, zorder=2 + 0.01 * i)
             st = None if status is None else status.get(label)
-            if st in STATUS_MARKERS and np.isfinite(err[-1]):
-                marker, filled = STATUS_MARKERS[st]
+            if st in LABEL_MARKERS and np.isfinite(err[-1]):
+                marker, filled = LABEL_MARKERS[st]
                 ax.plot(xs[-1], err[-1], marker=marker, ms=7, color=color, mfc=color if filled else "white",
                         mew=1.5, zorder=3, clip_on=False)
         ax.set_yscale("log")
@@ -187,11 +188,11 @@ def plot_sa_errors(results, quantities=DEFAULT_QUANTITIES, *, kind: str = "sup",
 
 
 def status_handles() -> list:
-    """Legend handles explaining the end-of-line status markers."""
+    """Legend handles explaining the end-of-line label markers (the words of :data:`~empo_tabular.sa.labels.LABEL_TEXT`)."""
     out = []
-    for st, text in (("converged", "converged"), ("converging", "still converging"),
-                     ("stalled", "stalled / oscillating or diverged")):
-        marker, filled = STATUS_MARKERS[st]
+    for st in LABELS:
+        text = LABEL_TEXT[st]
+        marker, filled = LABEL_MARKERS[st]
         out.append(Line2D([], [], ls="none", marker=marker, ms=7, color="#3b4252",
                           mfc="#3b4252" if filled else "white", mew=1.5, label=text))
     return out
@@ -224,7 +225,7 @@ def plot_experiment(experiment_result, path=None, quantities=("Q_r", "pi_r", "V_
     nr, nc = len(betas), len(quantities)
     fig, grid = plt.subplots(nr, nc, figsize=(3.25 * nc + 0.4, 2.45 * nr + 1.5), squeeze=False, sharex=True,
                              sharey="col", layout="constrained")
-    status = {(r["variant"], r["beta_r"]): r["status"] for r in er.summary}
+    status = {(r["variant"], r["beta_r"]): r["label"] for r in er.summary}
     for i, b in enumerate(betas):
         runs = {label: er.results[(label, b)] for label in exp.labels}
         st = {label: status.get((label, b)) for label in exp.labels}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.storage import atomic_savez, meta_array, read_meta, versions
+from ..core.storage import dumps_strict, load_bundle, loads_strict, save_bundle
 
 
 def _identity(run) -> dict:
@@ -29,25 +29,17 @@ def save_checkpoint(path, run, trace: dict, kernel_seconds: float) -> Path:
     """Write the run's state (atomic: temporary file, then rename)."""
     arrays = {f"state_{k}": np.asarray(v) for k, v in run.state_arrays().items()}
     arrays.update({f"trace_{k}": np.asarray(v) for k, v in trace.items()})
-    meta = _identity(run)
-    meta.update(kind="sa_checkpoint", kernel_seconds=float(kernel_seconds), versions=versions())
-    arrays["meta_json"] = meta_array(meta)
-    return atomic_savez(path, arrays, compress=False)
+    meta = {**_identity(run), "kernel_seconds": float(kernel_seconds)}
+    return save_bundle(path, "sa_checkpoint", arrays, meta, compress=False)
 
 
 def load_checkpoint(path, run):
     """Read a checkpoint written for the same run; returns ``(state, trace, kernel_seconds)``."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    with np.load(path, allow_pickle=False) as data:
-        meta = read_meta(data)
-        if meta.get("kind") != "sa_checkpoint":
-            raise ValueError(f"{path} is not an SA checkpoint")
-        want = _identity(run)
-        for key, value in want.items():
-            if meta.get(key) != value:
-                raise ValueError(f"checkpoint {path} was written for a different run: {key} differs")
-        state = {k[len("state_"):]: np.array(data[k]) for k in data.files if k.startswith("state_")}
-        trace = {k[len("trace_"):]: list(np.array(data[k])) for k in data.files if k.startswith("trace_")}
+    arrays, meta = load_bundle(path, "sa_checkpoint", what="SA checkpoint")
+    want = loads_strict(dumps_strict(_identity(run)))  # the same JSON round trip the file went through
+    for key, value in want.items():
+        if meta.get(key) != value:
+            raise ValueError(f"checkpoint {path} was written for a different run: {key} differs")
+    state = {k[len("state_"):]: v for k, v in arrays.items() if k.startswith("state_")}
+    trace = {k[len("trace_"):]: list(v) for k, v in arrays.items() if k.startswith("trace_")}
     return state, trace, float(meta["kernel_seconds"])

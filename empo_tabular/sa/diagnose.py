@@ -13,6 +13,8 @@ all plateau early          learning rates too small    increase all proportional
 =========================  ==========================  =============================
 
 With exact arrays we can test those symptoms on errors instead of losses.
+Every traced quantity also gets its measured label (:mod:`empo_tabular.sa.labels`: converged,
+converging, oscillating, diverging, plateau), the same words the experiments' reports and figures use.
 The tests are heuristics on the *tail* of the trace (records after Q_r
 started learning, last half of them), on log10 errors:
 
@@ -44,6 +46,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .labels import label_trace
+
 PER_QUANTITY = ("Q_r", "V_h_e", "X_h", "U_r", "V_r")
 
 
@@ -62,20 +66,30 @@ class Finding:
 
 @dataclass
 class Diagnosis:
-    """Result of :func:`diagnose`: ``converged`` plus a list of :class:`Finding`."""
+    """Result of :func:`diagnose`: ``converged``, the measured label of every traced quantity
+    (:func:`~empo_tabular.sa.labels.label_trace`: converged, converging, oscillating, diverging, plateau)
+    and a list of :class:`Finding` (the monitoring table's symptoms)."""
 
     converged: bool
     final_errors: dict
     findings: list = field(default_factory=list)
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The label of Q_r (of the residual when the run had no exact solution)."""
+        lab = self.labels.get("Q_r", self.labels.get("residual"))
+        return lab.label if lab is not None else ("converged" if self.converged else "plateau")
 
     @property
     def symptoms(self) -> list:
         return [f.symptom for f in self.findings]
 
     def __str__(self) -> str:
-        head = "converged" if self.converged else "not converged"
+        head = self.label
         errs = ", ".join(f"{k} {v:.2e}" for k, v in self.final_errors.items())
         lines = [f"SA run {head} ({errs})" if errs else f"SA run {head}"]
+        lines += [f"  {k}: {lab}" for k, lab in self.labels.items() if lab.label != "converged"]
         lines += [str(f) for f in self.findings] or ["no symptom of the monitoring table"]
         return "\n".join(lines)
 
@@ -175,7 +189,8 @@ def diagnose(result, tol: float = 1e-6) -> Diagnosis:
               for k in keys}
     final = {k: float(v[-1]) for k, v in series.items()}
     converged = all(np.isfinite(v) and v <= tol for v in final.values())
-    diag = Diagnosis(converged=converged, final_errors=final)
+    labels = {k: label_trace(v, trace.get("step"), tol) for k, v in series.items()}
+    diag = Diagnosis(converged=converged, final_errors=final, labels=labels)
     tail = _tail(trace)
     if converged or tail.size < 4:
         return diag

@@ -20,16 +20,15 @@ from .._kernels import sa as _ks
 from .._kernels.core import power_law_table
 from .._kernels.rng import rng_seed
 from .._validation import as_int
+from ..core.conventions import FIELDS, apply_terminal_conventions, field_errors
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution, check_phase2_inputs, phase2_residuals
-from .config import QUANTITIES, SAConfig
+from .config import LR_CLOCKS, MODES, QUANTITIES, VISITS, X_TARGETS, SAConfig
 from .schedules import beta_at, epsilon_at, lr_at, lr_decay_start, stage_at
 from ..core.world import TabularWorld
 
-FIELDS = Phase2Solution.FIELDS  # SAResult carries the same six arrays
-RELATIVE = {"Q_r": True, "pi_r": False, "V_h_e": False, "X_h": True, "U_r": True, "V_r": True}
 TABLES = ("Q", "VE", "X", "Y", "V")
 TARGET_OF = {"v_h_e": "VE", "x_h": "X", "u_r": "Y", "q_r": "Q", "v_r": "V"}
 
@@ -122,12 +121,8 @@ def derived_arrays(world, params: EmpoParams, config: SAConfig, beta: float, tab
         V = tables["V"].copy()
     else:
         V = params.c_r * U + np.sum(PI * Q, axis=1)
-    Qo = np.where(live[:, None], Q, np.nan)
-    X = np.where(live[:, None], X, np.nan)
-    U = np.where(live, U, np.nan)
-    V = np.where(live, V, params.terminal_v_r)
-    VEo = np.where(live[:, None, None], VE, 0.0)
-    return {"Q_r": Qo, "pi_r": PI, "V_h_e": VEo, "X_h": X, "U_r": U, "V_r": V}
+    return apply_terminal_conventions(term, params.terminal_v_r,
+                                      {"Q_r": Q, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V})
 
 
 def initial_tables(world, params: EmpoParams, config: SAConfig, initial) -> dict:
@@ -193,9 +188,13 @@ class _Run:
         self.t0_decay = lr_decay_start(self.e5, self.ramp, n_steps, config.lr_constant_fraction)
         self.lr_base = np.array([getattr(config, f"lr_{q}") for q in QUANTITIES])
         self.ip = self._ints()
-        self.fp = np.array([params.gamma_r, params.gamma_h, params.zeta, params.xi, params.eta, params.c_r,
-                            params.terminal_v_r, config.x_h_floor, config.goal_resample_prob,
-                            config.target_polyak_tau, config.lr_decay_exponent])
+        self.fp = np.empty(_ks.FP_SIZE)  # the kernel's float parameters, placed by its FP_* indices
+        for index, value in ((_ks.FP_GR, params.gamma_r), (_ks.FP_GH, params.gamma_h), (_ks.FP_ZETA, params.zeta),
+                             (_ks.FP_XI, params.xi), (_ks.FP_ETA, params.eta), (_ks.FP_CR, params.c_r),
+                             (_ks.FP_TV, params.terminal_v_r), (_ks.FP_XFLOOR, config.x_h_floor),
+                             (_ks.FP_GRESAMPLE, config.goal_resample_prob), (_ks.FP_TAU, config.target_polyak_tau),
+                             (_ks.FP_OMEGA, config.lr_decay_exponent)):
+            self.fp[index] = value
         self.tables = initial_tables(world, params, config, initial)
         self.targets = {}
         for q in QUANTITIES:
@@ -221,16 +220,16 @@ class _Run:
     def _ints(self):
         c, w = self.config, self.world
         ip = np.zeros(_ks.IP_SIZE, dtype=np.int64)
-        ip[_ks.IP_MODE] = ("expected", "sampled").index(c.mode)
-        ip[_ks.IP_VISIT] = ("uniform", "sweep", "synchronous", "on_policy").index(c.visit)
+        ip[_ks.IP_MODE] = MODES.index(c.mode)
+        ip[_ks.IP_VISIT] = VISITS.index(c.visit)
         ip[_ks.IP_XL], ip[_ks.IP_UL], ip[_ks.IP_VL] = c.x_h_use_network, c.u_r_use_network, c.v_r_use_network
         ip[_ks.IP_KSEP] = c.evaluator_updates_per_q_update
-        ip[_ks.IP_XTGT] = ("exact", "sampled_goal", "assigned_goal").index(c.x_h_target)
+        ip[_ks.IP_XTGT] = X_TARGETS.index(c.x_h_target)
         ip[_ks.IP_GASSIGN] = c.goal_assignment
         ip[_ks.IP_EPLEN] = c.steps_per_episode
         ip[_ks.IP_E1:_ks.IP_E5 + 1] = self.boundaries
         ip[_ks.IP_F] = self.e5 + self.ramp
-        ip[_ks.IP_LRCLOCK] = c.lr_clock == "visits"
+        ip[_ks.IP_LRCLOCK] = LR_CLOCKS.index(c.lr_clock)
         ip[_ks.IP_N0] = c.lr_visits_constant
         ip[_ks.IP_S0] = w.initial_state
         ip[_ks.IP_RAMP_EVERY] = max(1, self.ramp // 256)
@@ -326,12 +325,7 @@ def _record(run: _Run, trace: dict, exact, beta_now: float, sch_last: dict | Non
     trace.setdefault("residual", []).append(res)
     if exact is not None:
         for k in FIELDS:
-            a, b = arrays[k][live], getattr(exact, k)[live]
-            with np.errstate(all="ignore"):
-                d = np.abs(a - b)
-                if RELATIVE[k]:
-                    d = d / np.abs(b)
-            d = np.where(np.isfinite(d), d, np.inf)
+            d = field_errors(k, arrays[k][live], getattr(exact, k)[live])
             trace.setdefault(f"err_sup_{k}", []).append(float(d.max()))
             trace.setdefault(f"err_rms_{k}", []).append(float(np.sqrt(np.mean(d ** 2))))
     return arrays

@@ -55,12 +55,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import check_betas
 from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution
 from ..exact.phase2 import solve_phase2
-from .engine import FIELDS, SAResult, run_sa
+from ..core.conventions import FIELDS
+from .engine import SAResult, run_sa
 from .config import SAConfig
+from .labels import label_trace
 from ..core.world import TabularWorld
 
 SLOW = 0.1
@@ -69,7 +72,6 @@ DEFAULT_N_STEPS = 2000
 DEFAULT_BETAS = (1.0, 10.0, 100.0)
 EVALUATOR = ("v_h_e", "x_h", "u_r")
 OPTIMIZER = ("q_r", "v_r")
-STATUSES = ("converged", "converging", "stalled", "diverged")
 
 BASE_CONFIG = SAConfig(mode="expected", visit="synchronous", lr_schedule="constant", x_h_use_network=True,
                        u_r_use_network=True, v_r_use_network=False)
@@ -257,38 +259,6 @@ def first_step_below(trace: dict, threshold: float, quantity: str = "Q_r", key: 
     return int(trace[key][i])
 
 
-def classify(trace: dict, tol: float, quantity: str = "Q_r", window: float = 0.25) -> str:
-    """Status of a run from its error trace.
-
-    ``"converged"``: final sup error ``<= tol``.  ``"diverged"``: a
-    non-finite error or a final error above ``max(initial error, 1)``.
-    Otherwise the last ``window`` of the record points decides, by the upper
-    envelope of the error: ``"converging"`` if the largest error in the
-    second half of the window is at most half the largest in the first half
-    (still falling, too slowly for the run length - the note's "learning
-    rates too small"), ``"stalled"`` if not: the error oscillates or
-    plateaus.  With constant rates in expected mode the update's only fixed
-    point is the exact solution, so a stalled run there is caught in a limit
-    cycle (the note's "Q_r oscillates"); in sampled mode it may be the noise
-    floor of the rates.
-    """
-    err = np.asarray(trace[f"err_sup_{quantity}"], dtype=float)
-    final = err[-1]
-    if not np.all(np.isfinite(err[1:])) or final > max(err[0], 1.0):
-        return "diverged"
-    if final <= tol:
-        return "converged"
-    n = len(err)
-    start = max(1, int(math.floor((1.0 - window) * (n - 1))))
-    tail = err[start:]
-    if tail.size < 2:
-        return "converging" if err[0] > 2.0 * final else "stalled"
-    half = tail.size // 2
-    if tail[half:].max() <= 0.5 * tail[:half].max():
-        return "converging"
-    return "stalled"
-
-
 def summarise(results, tol: float | None = None, thresholds=(1e-3,)) -> list:
     """Report rows, one per run.
 
@@ -304,9 +274,12 @@ def summarise(results, tol: float | None = None, thresholds=(1e-3,)) -> list:
     Returns
     -------
     list of dict
-        Keys: ``experiment, variant, beta_r, status, converged, final_<field>``
-        (sup error of every field), ``min_Q_r``, ``steps_to_<thr>``,
-        ``updates_to_<thr>``, ``n_steps``, ``updates_per_second``.
+        Keys: ``experiment, variant, beta_r``, ``label`` (measured on the Q_r sup error by
+        :func:`~empo_tabular.sa.labels.label_trace`: converged, converging, oscillating, diverging,
+        plateau), ``label_evidence``, ``rate`` (fitted factor per step), ``est_steps_to_tol``
+        (converging only), ``period`` (oscillating only, in steps), ``converged``, ``final_<field>``
+        (sup error of every field), ``min_Q_r``, ``steps_to_<thr>``, ``updates_to_<thr>``, ``n_steps``,
+        ``updates_per_second``.
     """
     if isinstance(results, ExperimentResult):
         return _rows(results.name, results.results, results.tol if tol is None else tol, thresholds)
@@ -322,9 +295,10 @@ def _rows(name: str, runs: dict, tol, thresholds) -> list:
         if "err_sup_Q_r" not in tr:
             raise ValueError("summaries need runs traced against an exact solution (run_sa(..., exact=...))")
         t = default_tol(res.config) if tol is None else tol
-        status = classify(tr, t)
-        row = {"experiment": name, "variant": label, "beta_r": float(beta), "status": status,
-               "converged": status == "converged"}
+        lab = label_trace(tr["err_sup_Q_r"], tr["step"], t)
+        row = {"experiment": name, "variant": label, "beta_r": float(beta), "label": lab.label,
+               "label_evidence": lab.evidence, "rate": lab.rate, "est_steps_to_tol": lab.steps_to_tol,
+               "period": lab.period, "converged": lab.label == "converged"}
         row.update({f"final_{k}": float(tr[f"err_sup_{k}"][-1]) for k in FIELDS})
         row["min_Q_r"] = float(np.nanmin(tr["err_sup_Q_r"]))
         for thr in thresholds:
@@ -343,17 +317,25 @@ def default_tol(config: SAConfig) -> float:
 
 def format_summary(rows: list, thresholds=(1e-3,)) -> str:
     """A plain-text (Markdown) table of :func:`summarise` rows."""
-    head = ["experiment", "variant", "beta_r", "status", "final err Q_r", "final err pi_r", "final err U_r"]
+    head = ["experiment", "variant", "beta_r", "label", "final err Q_r", "final err pi_r", "final err U_r"]
     head += [f"steps to {thr:g}" for thr in thresholds]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
-        cells = [r["experiment"], r["variant"], f"{r['beta_r']:g}", r["status"], f"{r['final_Q_r']:.1e}",
+        cells = [r["experiment"], r["variant"], f"{r['beta_r']:g}", _label_cell(r), f"{r['final_Q_r']:.1e}",
                  f"{r['final_pi_r']:.1e}", f"{r['final_U_r']:.1e}"]
         for thr in thresholds:
             v = r.get(f"steps_to_{thr:g}")
             cells.append("never" if v is None else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _label_cell(row: dict) -> str:
+    if row["label"] == "converging" and row.get("est_steps_to_tol") is not None:
+        return f"converging (~{row['est_steps_to_tol']:.2g} more steps)"
+    if row["label"] == "oscillating" and row.get("period"):
+        return f"oscillating (period {row['period']} steps)"
+    return row["label"]
 
 
 def _exact_for(world, prior, params, betas, exact) -> dict:
@@ -415,9 +397,7 @@ def run_lr_experiment(name, world: TabularWorld, prior: HumanPrior, params: Empo
     import time
 
     exp = name if isinstance(name, Experiment) else get_experiment(name, n_steps, base=base)
-    betas = tuple(float(b) for b in betas)
-    if not betas:
-        raise ValueError("betas must not be empty")
+    betas = tuple(check_betas(betas, sort=False))
     t0 = time.perf_counter()
     exacts = _exact_for(world, prior, params, betas, exact)
     runs = {}

@@ -79,7 +79,6 @@ from ..core.world import TabularWorld
 __all__ = ["ACTION_NAMES", "CONFLICT_RULES", "LEGEND", "Goal", "GridWorld", "Layout", "build_gridworld"]
 
 ACTION_NAMES = ("stay", "north", "east", "south", "west", "toggle")
-ACTION_SYMBOLS = ("·", "↑", "→", "↓", "←", "T")
 DIRECTIONS = ((0, -1), (1, 0), (0, 1), (-1, 0))  # north, east, south, west as (dx, dy)
 CONFLICT_RULES = ("stay", "random", "priority")
 MAX_RANDOM_AGENTS = 6
@@ -282,7 +281,7 @@ class GridWorld:
         a = self.agent_index(agent)
         s = self.world.initial_state if state is None else as_int(state, "state")
         c = self._codec
-        off = c["n_doors"] + (c["n_rocks"] + a) * c["bp"]
+        off = key_offset(c, agent=a)
         walk_cell = c["walk_cell"]
         base = int(self.keys[s]) & ~(((1 << c["bp"]) - 1) << off)
         queries = base | (np.arange(walk_cell.size, dtype=np.int64) << off)
@@ -535,7 +534,7 @@ def build_gridworld(ascii_map, spec=None, *, goals=None, regions=None, horizon=N
 
     t_enum = time.perf_counter()
     # goals
-    steps = keys >> (n_doors + (n_rocks + n_agents) * bp)
+    steps = keys >> key_offset(codec, agent=n_agents)  # the step counter sits after the last agent
     terminal = (steps >= hz) if hz is not None else np.zeros(keys.size, dtype=bool)
     G = max(len(g) for g in goal_lists)
     goal_mask = np.zeros((n_h, G, W * Hh), dtype=bool)
@@ -547,7 +546,7 @@ def build_gridworld(ascii_map, spec=None, *, goals=None, regions=None, horizon=N
     mask = (1 << bp) - 1
     achieved = np.zeros((n_h, G, keys.size), dtype=bool)
     for h in range(n_h):
-        cell_h = walk_cell[(keys >> (n_doors + (n_rocks + h) * bp)) & mask]
+        cell_h = walk_cell[(keys >> key_offset(codec, agent=h)) & mask]
         achieved[h] = goal_mask[h][:, cell_h]
     goal_count = np.array([len(g) for g in goal_lists], dtype=np.int64)
 
@@ -578,6 +577,17 @@ def build_gridworld(ascii_map, spec=None, *, goals=None, regions=None, horizon=N
     t_end = time.perf_counter()
     gw.build_seconds = {"enumerate": t_enum - t_start, "world": t_end - t_enum, "total": t_end - t_start}
     return gw
+
+
+def key_offset(codec, *, agent: int) -> int:
+    """Bit offset of agent ``agent``'s position in a packed state key.
+
+    The one definition of the key format (``_encode_key``, ``GridWorld._decode`` and the enumeration
+    kernel ``_kernels.gridworld`` pack in this order), from the least significant bit: one bit per door
+    (open), ``bp`` bits per rock (walkable-cell id, sorted), ``bp`` bits per agent (humans, then
+    robots), then the step counter (finite horizon). ``agent = n_agents`` gives the step's offset.
+    """
+    return int(codec["n_doors"] + (codec["n_rocks"] + agent) * codec["bp"])
 
 
 def _encode_key(codec, n_agents, agent_cells, rock_cells, doors, step) -> int:

@@ -113,8 +113,40 @@ def test_load_missing_file(tmp_path):
 
 def test_load_not_a_world(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a TabularWorld file"):
+    with pytest.raises(ValueError, match=r"x\.npz: not a world file"):
         load_world(tmp_path / "x.npz")
+
+
+def test_world_file_carries_its_parameters(tmp_path):
+    """A world saved with its parameters gives them back, so `solve WORLD.npz` reproduces its owner's numbers."""
+    from empo_tabular import EmpoParams
+
+    w = random_world(12, seed=4)
+    p = EmpoParams(beta_r=7.5, gamma_r=0.5, beta_h=float("inf"))
+    back, saved = load_world(w.save(tmp_path / "w", params=p), with_params=True)
+    assert saved == p and back.checksum == w.checksum
+    assert load_world(w.save(tmp_path / "bare"), with_params=True)[1] is None
+
+
+def test_world_file_version_0_1_still_loads(tmp_path):
+    """Files written by 0.1.0 (arrays plus an 'info_json' entry, no 'meta_json') load unchanged."""
+    import json
+
+    w = random_world(10, seed=5)
+    arrays = dict(w._arrays(), world_format_version=np.int64(1), info_json=np.array(json.dumps({"a": 1})))
+    np.savez_compressed(tmp_path / "old.npz", **arrays)
+    old = load_world(tmp_path / "old.npz")
+    assert old.checksum == w.checksum and old.info == {"a": 1}
+
+
+def test_load_world_missing_array(tmp_path):
+    w = random_world(10, seed=5)
+    path = w.save(tmp_path / "w")
+    with np.load(path) as d:
+        arrays = {k: d[k] for k in d.files if k != "trans_prob"}
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"w\.npz: world file has no array 'trans_prob'"):
+        load_world(path)
 
 
 # ---------------------------------------------------------------- one test per error

@@ -7,9 +7,14 @@ import numpy as np
 import pytest
 
 import empo_tabular as et
+from empo_tabular.core.storage import StorageError, loads_strict
 from empo_tabular.io.results import load_result, save_result
 from empo_tabular.sa.engine import run_sa
 from empo_tabular.sa.config import SAConfig
+
+
+def _refuse(token):
+    raise AssertionError(f"non-standard JSON token {token}")
 
 
 def _assert_same(a, b):
@@ -50,8 +55,12 @@ def test_sa_result_round_trip_and_metadata(tmp_path, solved):
     res = run_sa(w, prior, p, SAConfig(mode="sampled"), 2000, exact=sol, seed=3, record_every=500)
     path = save_result(res, tmp_path / "run.npz")
     _assert_same(res, load_result(path))
-    meta = json.loads(path.with_suffix(".json").read_text())
+    text = path.with_suffix(".json").read_text()
+    meta = json.loads(text, parse_constant=_refuse)  # strict JSON: no NaN / Infinity tokens
+    assert meta["params"]["beta_h"] is None and meta["nonfinite"]["/params/beta_h"] == "inf"
+    meta = loads_strict(text)
     assert meta["kind"] == "sa_result" and meta["seed"] == 3
+    assert meta["final_errors"] == res.final_errors() and meta["status"] == res.status
     assert meta["world_checksum"] == w.checksum
     assert meta["config"]["mode"] == "sampled"
     assert meta["params"]["beta_h"] == math.inf
@@ -81,5 +90,60 @@ def test_load_foreign_npz(tmp_path):
 
 def test_load_garbage_file(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable .npz"):
+    with pytest.raises(StorageError, match=r"bad\.npz: is not an \.npz archive"):
         load_result(tmp_path / "bad.npz")
+
+
+def test_load_empty_file(tmp_path):
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(StorageError, match=r"empty\.npz: is empty \(0 bytes\)"):
+        load_result(tmp_path / "empty.npz")
+
+
+def test_load_random_bytes(tmp_path):
+    (tmp_path / "noise.npz").write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(StorageError, match=r"noise\.npz: is not an \.npz archive"):
+        load_result(tmp_path / "noise.npz")
+
+
+def test_load_truncated_file(tmp_path, solved):
+    path = save_result(solved[3], tmp_path / "s")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(StorageError, match=r"s\.npz: .*(truncated|corrupt)") as err:
+        load_result(path)
+    assert "\n" not in str(err.value) and "pickle" not in str(err.value)
+
+
+def test_load_folder(tmp_path):
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(StorageError, match=r"dir\.npz: is a folder"):
+        load_result(tmp_path / "dir.npz")
+
+
+def test_load_file_missing_an_array(tmp_path, solved):
+    path = save_result(solved[3], tmp_path / "s")
+    with np.load(path) as d:
+        arrays = {k: d[k] for k in d.files if k != "a__Q_r"}
+    np.savez(path, **arrays)
+    with pytest.raises(StorageError, match=r"s\.npz: result file has no array 'a__Q_r'"):
+        load_result(path)
+
+
+def test_load_pickled_npz_never_suggests_pickle(tmp_path):
+    np.savez(tmp_path / "obj.npz", meta_json=np.array("{}"), x=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(StorageError, match="holds Python objects") as err:
+        load_result(tmp_path / "obj.npz")
+    assert "allow_pickle" not in str(err.value)
+
+
+def test_saved_files_respect_the_umask(tmp_path, solved):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        path = save_result(solved[3], tmp_path / "s")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert path.with_suffix(".json").stat().st_mode & 0o777 == 0o640

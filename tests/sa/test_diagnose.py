@@ -105,3 +105,13 @@ def test_unstable_equal_rates_at_high_beta_and_the_u_r_fast_remedy():
     assert all("lr_q_r" in f.remedy for f in bad.findings)
     good = diagnose(run_sa(gw.world, prior, p, base.replace(lr_q_r=0.1, **rates), 2000, exact=exact, record_every=10))
     assert good.converged and not good.findings
+
+
+def test_diagnosis_uses_the_measured_label_words():
+    """diagnose() reports the same label as the experiments' summaries (sa.labels), per quantity."""
+    k = np.arange(N)
+    d = diagnose(_fake(Q_r=np.tile([0.02, 0.05], N // 2)))
+    assert d.label == "oscillating" and d.labels["Q_r"].period == 2
+    assert str(d).startswith("SA run oscillating")
+    slow = diagnose(_fake(Q_r=0.8 ** k))
+    assert slow.label == "converging" and slow.labels["Q_r"].rate == pytest.approx(0.8)

@@ -6,7 +6,8 @@ import pytest
 
 import empo_tabular as et
 from empo_tabular.sa import checkpoint as sa_checkpoint
-from empo_tabular.sa.engine import FIELDS, run_sa
+from empo_tabular.core.conventions import FIELDS
+from empo_tabular.sa.engine import run_sa
 from empo_tabular.sa.config import SAConfig
 
 
