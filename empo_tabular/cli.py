@@ -285,9 +285,9 @@ def cmd_score(args) -> int:
     """Score learned tables (LEARNED.npz, arrays named by Phase2Solution.FIELDS) against the exact solution."""
     import numpy as np
 
-    from .core.storage import atomic_write_text
+    from .core.conventions import FIELDS
+    from .core.storage import atomic_write_text, dumps_strict
     from .exact.score import score
-    from .exact.system import Phase2Solution
 
     path = Path(args.learned)
     if not path.exists():
@@ -297,12 +297,12 @@ def cmd_score(args) -> int:
             learned = {k: np.array(data[k]) for k in data.files}
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path} is not a readable .npz file: {exc}") from None
-    unknown = sorted(set(learned) - set(Phase2Solution.FIELDS))
+    unknown = sorted(set(learned) - set(FIELDS))
     if unknown:
         raise UsageError(f"{path} holds {unknown[0]!r}, which is not a Phase 2 quantity; "
-                         f"name the arrays {', '.join(Phase2Solution.FIELDS)}")
+                         f"name the arrays {', '.join(FIELDS)}")
     if not learned:
-        raise UsageError(f"{path} holds no arrays; name them {', '.join(Phase2Solution.FIELDS)}")
+        raise UsageError(f"{path} holds no arrays; name them {', '.join(FIELDS)}")
     world, params, gw, label = _load_world(args)
     warm_up_exact_kernels()
     prior, exact, _, _ = _solve(world, params)
@@ -310,7 +310,7 @@ def cmd_score(args) -> int:
     print(f"world {label}: {world.n_states} states; scored {', '.join(res.errors)} from {path.name}")
     print(res.report)
     out = Path(args.out)
-    atomic_write_text(out / "score.json", json.dumps(res.to_dict(), indent=1, allow_nan=False))
+    atomic_write_text(out / "score.json", dumps_strict(res.to_dict()))
     atomic_write_text(out / "score_report.txt", res.report + "\n")
     if gw is not None:
         from .plotting.grid import save_figure

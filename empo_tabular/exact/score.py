@@ -9,7 +9,6 @@ per-state errors.  For ``pi_r`` also the total variation and ``KL(exact || learn
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -17,14 +16,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_array
+from ..core.conventions import FIELDS, RELATIVE, field_errors
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
 from .continuation import solve_linear
 from .phase1 import HumanPrior, solve_phase1
 from .system import Phase2Solution
 
-# same rule as sa.engine.RELATIVE; lead will unify
-RELATIVE = {"Q_r": True, "pi_r": False, "V_h_e": False, "X_h": True, "U_r": True, "V_r": True}
 METRICS = ("sup", "mean", "weighted")
 PI_METRICS = ("tv", "tv_weighted", "kl", "kl_weighted")
 
@@ -66,31 +64,11 @@ class ScoreResult(SolverResult):
     report: str = ""
 
     def to_dict(self) -> dict:
-        """Errors, table, gap and worst states as strict-JSON-ready plain Python (NaN/inf -> None plus a note)."""
-        notes = []
-
-        def clean(x, path):
-            if isinstance(x, dict):
-                return {k: clean(v, f"{path}.{k}") for k, v in x.items()}
-            if isinstance(x, (list, tuple)):
-                return [clean(v, f"{path}[{i}]") for i, v in enumerate(x)]
-            if isinstance(x, (np.floating, float)):
-                if not math.isfinite(float(x)):
-                    notes.append(f"{path} was {float(x)!r}")
-                    return None
-                return float(x)
-            if isinstance(x, (np.integer,)):
-                return int(x)
-            if isinstance(x, np.bool_):
-                return bool(x)
-            return x
-
-        out = {"errors": clean(self.errors, "errors"), "table": clean(self.table, "table"),
-               "v_r_gap": clean(self.v_r_gap, "v_r_gap"), "worst": clean(self.worst, "worst"),
-               "weights_source": self.weights_source, "message": self.message, "status": self.status,
-               "world_checksum": self.world_checksum}
-        out["non_finite"] = notes
-        return out
+        """Errors, table, gap and worst states as plain Python; write it with
+        :func:`empo_tabular.core.storage.dumps_strict` (non-finite values become ``null`` plus a note)."""
+        return {"errors": self.errors, "table": self.table, "v_r_gap": self.v_r_gap, "worst": self.worst,
+                "weights_source": self.weights_source, "message": self.message, "status": self.status,
+                "world_checksum": self.world_checksum}
 
 
 def _shape_of(name, S, n_ar, H, G):
@@ -163,7 +141,7 @@ def score(exact: Phase2Solution, learned: dict, *, world=None, prior: HumanPrior
     ----------
     exact : Phase2Solution
     learned : dict
-        Maps any of ``Phase2Solution.FIELDS`` (``Q_r``, ``pi_r``, ``V_h_e``, ``X_h``, ``U_r``, ``V_r``) to an
+        Maps any of ``FIELDS`` (``Q_r``, ``pi_r``, ``V_h_e``, ``X_h``, ``U_r``, ``V_r``) to an
         array shaped like the exact one, or to a callable that takes the int array of all state indices
         ``0..S-1`` and returns that array (values at terminal states are ignored).
     world : TabularWorld or GridWorld, optional
@@ -189,10 +167,10 @@ def score(exact: Phase2Solution, learned: dict, *, world=None, prior: HumanPrior
     if not isinstance(exact, Phase2Solution):
         raise TypeError(f"exact must be a Phase2Solution, got {type(exact).__name__}")
     if not isinstance(learned, dict) or not learned:
-        raise ValueError(f"learned must be a non-empty dict mapping some of {list(Phase2Solution.FIELDS)} to arrays")
-    unknown = [k for k in learned if k not in Phase2Solution.FIELDS]
+        raise ValueError(f"learned must be a non-empty dict mapping some of {list(FIELDS)} to arrays")
+    unknown = [k for k in learned if k not in FIELDS]
     if unknown:
-        raise ValueError(f"learned has unknown quantity {unknown[0]!r}; known: {list(Phase2Solution.FIELDS)}")
+        raise ValueError(f"learned has unknown quantity {unknown[0]!r}; known: {list(FIELDS)}")
     gw = None
     if world is not None:
         tw = getattr(world, "world", world)
@@ -235,16 +213,12 @@ def score(exact: Phase2Solution, learned: dict, *, world=None, prior: HumanPrior
 
     # ------------------------------------------------------------ errors
     errors, per_state, worst, table = {}, {}, {}, []
-    for name in Phase2Solution.FIELDS:
+    for name in FIELDS:
         if name not in learned:
             continue
         ex = np.asarray(getattr(exact, name), dtype=np.float64)
         lr = _learned_array(name, learned[name], ex.shape, live)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            e = np.abs(lr - ex)
-            if RELATIVE[name]:
-                e = e / np.abs(ex)
-        e = np.where(np.isnan(e), np.inf, e)
+        e = field_errors(name, lr, ex)  # relative or absolute by core.conventions.RELATIVE; non-finite -> inf
         if name == "V_h_e" and real_goal is not None:
             e = np.where(real_goal[None], e, 0.0)
         e_state = e.reshape(S, -1).max(axis=1) if e.ndim > 1 else e

@@ -6,6 +6,7 @@ import pytest
 
 import empo_tabular as et
 from empo_tabular import EmpoParams, TabularWorld, solve_phase1, solve_phase2
+from empo_tabular.core.storage import dumps_strict
 from empo_tabular.exact.score import visitation_weights
 from empo_tabular.worlds.scenarios import get_scenario
 
@@ -195,9 +196,9 @@ def test_strict_json_with_infinite_kl():
     pi[:, 0] = 1.0
     res = et.score(sol, {"pi_r": pi}, world=gw, prior=prior)
     assert res.errors["pi_r"]["kl"] == np.inf
-    d = res.to_dict()
-    text = json.dumps(d, allow_nan=False)
-    assert d["errors"]["pi_r"]["kl"] is None and any("kl" in n for n in d["non_finite"])
+    text = dumps_strict(res.to_dict())
+    d = json.loads(text)
+    assert d["errors"]["pi_r"]["kl"] is None and d["nonfinite"]["/errors/pi_r/kl"] == "inf"
     assert "Infinity" not in text
 
 
