@@ -120,6 +120,24 @@ def _check_belief(world: TabularWorld, belief):
     return np.ascontiguousarray(b), True
 
 
+GAMMA_ONE_REASON = {
+    "gamma_h": "without discounting, V_h^m and V_h^e are not determined on a cycle that never achieves the goal "
+               "(the equation has no unique solution)",
+    "gamma_r": "without discounting, V_r adds U_r < 0 at every step, so it is unbounded wherever a run can cycle "
+               "forever",
+}
+
+
+def check_gamma_one(world: TabularWorld, params: EmpoParams, names=("gamma_h", "gamma_r")) -> None:
+    """``ValueError`` if one of ``names`` is 1 on a cyclic (stationary) world; acyclic worlds accept 1."""
+    if world.is_acyclic:
+        return
+    for name in names:
+        if getattr(params, name) == 1.0:
+            raise ValueError(f"{name} = 1 on a cyclic world is not supported: {GAMMA_ONE_REASON[name]}; "
+                             f"use {name} < 1, or a finite-horizon (acyclic) world (for a scenario: --horizon N)")
+
+
 def build_prior_arrays(world: TabularWorld, pi_h: np.ndarray):
     """The two joint-profile arrays of the prior from goal-conditioned policies."""
     prof = np.empty((world.n_states, world.n_ah))
@@ -185,6 +203,7 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     if not isinstance(params, EmpoParams):
         raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
     fp16 = check_numerics(numerics)
+    check_gamma_one(world, params, ("gamma_h",))
     b, use_belief = _check_belief(world, belief)
     S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
     t0 = time.perf_counter()
