@@ -7,6 +7,7 @@ from scipy.optimize import brentq
 
 import empo_tabular as et
 from empo_tabular import EmpoParams, HumanPrior, TabularWorld
+from empo_tabular.exact.system import check_phase2_inputs
 
 
 def dag_world():
@@ -226,21 +227,46 @@ def test_wrong_types():
         et.solve_phase1(chain_world(), {"beta_r": 1})
 
 
-def test_non_convergence_is_loud():
-    """gamma = 1 on a world that can cycle forever without achieving anything: no solution."""
+def _cycle_world():
+    """Two states that can cycle forever (state 0 -> 1 -> 0 with robot action 1); the goal holds at state 1."""
     T = np.zeros((2, 2, 1, 2))
     T[0, 0, 0, 1] = 1.0
     T[0, 1, 0, 0] = 1.0
     T[1, :, 0, 0] = 1.0
     achieved = np.array([[[False, True]]])
-    w = TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
+    return TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
+
+
+def test_gamma_r_one_on_cyclic_world_is_refused_up_front():
+    """gamma_r = 1 on a world that can cycle forever: no solution; refused before any iteration."""
+    w = _cycle_world()
     p = EmpoParams(gamma_r=1.0, gamma_h=0.5)
     prior = et.solve_phase1(w, p)
-    with pytest.raises(et.ConvergenceError, match="did not converge"):
+    with pytest.raises(ValueError, match=r"gamma_r = 1 on a cyclic world is not supported: .*V_r .* unbounded"):
         et.solve_phase2(w, prior, p)
+
+
+def test_gamma_h_one_on_cyclic_world_is_refused_in_phase1():
+    with pytest.raises(ValueError, match=r"gamma_h = 1 on a cyclic world is not supported: .*V_h\^m"):
+        et.solve_phase1(_cycle_world(), EmpoParams(gamma_h=1.0, gamma_r=0.5))
+
+
+def test_gamma_h_one_on_cyclic_world_is_refused_in_phase2():
+    """V_h^e also uses gamma_h: a prior computed at gamma_h < 1 does not let Phase 2 run at gamma_h = 1."""
+    w = _cycle_world()
+    prior = et.solve_phase1(w, EmpoParams(gamma_h=0.5, gamma_r=0.5))
+    with pytest.raises(ValueError, match="gamma_h = 1 on a cyclic world"):
+        check_phase2_inputs(w, prior, EmpoParams(gamma_h=1.0, gamma_r=0.5))
+
+
+def test_non_convergence_is_loud():
+    """A cyclic world whose greedy (beta_r = inf) map has no fixed point: an error, or a warning with strict=False."""
+    w = et.random_world(30, n_humans=2, n_goals=2, seed=11)
+    p = EmpoParams(beta_r=math.inf, gamma_r=0.9, gamma_h=0.9)
+    prior = et.solve_phase1(w, p)
     with pytest.warns(RuntimeWarning, match="did not converge"):
         sol = et.solve_phase2(w, prior, p, strict=False)
-    assert not sol.converged
+    assert not sol.converged and sol.status == 1
 
 
 # ---------------------------------------------------------------- extremes
