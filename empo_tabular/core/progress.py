@@ -45,6 +45,11 @@ class _Bar:
                          mininterval=MIN_INTERVAL, dynamic_ncols=True)
         _open_bars.append(self)
 
+    @property
+    def mininterval(self) -> float:
+        """Seconds between two redraws."""
+        return self._bar.mininterval
+
     def update(self, n=1):
         self._bar.update(n)
 
