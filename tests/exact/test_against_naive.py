@@ -124,7 +124,7 @@ def test_public_case_matches_oracle(public_case):
 
 
 def test_public_case_without_c_r_is_detectably_wrong(public_case):
-    """The comparison is sensitive: dropping c_r moves V_r by ~5e-3 relative (FORMAT.md)."""
+    """The comparison is sensitive: dropping c_r moves V_r by ~5e-3 relative (docs/REFERENCE_FORMAT.md)."""
     c = public_case
     wrong = c.params.replace(c_r=1.0)
     sol = et.solve_phase2(c.world, c.prior, wrong, "reference_fp16")
