@@ -114,7 +114,7 @@ def _load_tables(path):
         return {k: np.array(d[k]) for k in d.files if k.startswith("a__")}
 
 
-def test_sa_kill_and_resume_is_bit_identical(tmp_path):
+def test_consistency_sa_kill_and_resume_is_bit_identical(tmp_path):
     """A real SIGKILL after the first checkpoint, then --resume: same bits as an uninterrupted run."""
     common = ["sa", "corridor", "--steps", "3000000", "--mode", "sampled", "--seed", "3", "--quiet"]
     killed = tmp_path / "killed"

@@ -9,7 +9,7 @@ import pytest
 import empo_tabular as et
 from empo_tabular.exact.phase1 import phase1_residuals
 from empo_tabular.exact.system import phase2_residuals
-from oracle.naive import naive_phase2_apply
+from oracle.naive import naive_phase2_apply, phase1_state, state_blocks
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,23 @@ def test_phase1_residual_sees_a_shifted_policy(prior_cyclic):
     pi[s, h, g, j] += 0.2
     r = phase1_residuals(w, p, prior.V_h_m, pi)
     assert r["pi_h"] == pytest.approx(0.2, rel=1e-10) and r["V_h_m"] <= 1e-12
+
+
+def test_phase1_residual_equals_the_oracle_at_perturbed_values(prior_cyclic):
+    """Equations (1)-(3) applied once to perturbed V_h^m: the package's residual equals the oracle's, entry by entry."""
+    w, p, prior = prior_cyclic
+    rng = np.random.default_rng(1)
+    V = np.clip(prior.V_h_m + rng.uniform(-0.1, 0.1, prior.V_h_m.shape), 0.0, 1.0)
+    blocks = state_blocks(w)
+    newV, newpi = np.zeros_like(V), np.zeros_like(prior.pi_h)
+    for s in range(w.n_states):
+        newpi[s], newV[s] = phase1_state(w, p, blocks, s, V, None, False)
+    real = (np.arange(w.n_goals)[None, :] < w.goal_count[:, None])[None] & (~w.terminal)[:, None, None]
+    expect_v = float(np.max(np.abs(newV - V)[real]))
+    expect_pi = float(np.max(np.abs(newpi - prior.pi_h)[real]))
+    r = phase1_residuals(w, p, V, prior.pi_h)
+    assert expect_v > 1e-3 and expect_pi > 1e-3
+    assert r["V_h_m"] == pytest.approx(expect_v, rel=1e-12) and r["pi_h"] == pytest.approx(expect_pi, rel=1e-12)
 
 
 def test_phase1_residual_shape_error_names_the_array(prior_cyclic):
