@@ -281,7 +281,8 @@ def cmd_contraction(args) -> int:
     prior = solve_phase1(world, params)
     report = run_contraction_job(world, prior, params, args.betas, Path(args.out), maps=tuple(args.maps),
                                  progress=not args.quiet, with_sa_overlay=not args.no_sa, seed=args.seed)
-    print(report.summary())
+    if args.quiet:  # with progress on, run_contraction_job has printed the summary already
+        print(report.summary())
     print(f"report and figures written to {args.out}/")
     return EXIT_OK
 

@@ -245,6 +245,17 @@ def test_no_line_printed_twice(capsys, argv):
     assert not dup, dup
 
 
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]])
+def test_contraction_prints_its_summary_once(capsys, tmp_path, quiet):
+    argv = ["contraction", "corridor", "--betas", "0,1", "--no-sa", "--maps", "reduced", "--out", str(tmp_path),
+            *quiet]
+    assert main(argv) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count("contraction report:") == 1, out
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert len(lines) == len(set(lines)), out
+
+
 def test_ctrl_c_says_interrupted_and_how_to_resume(tmp_path):
     """SIGINT after the first checkpoint: exit 130, 'interrupted' on its own stderr line, a --resume command."""
     out = tmp_path / "run"
