@@ -106,7 +106,6 @@ def _add_world_args(p: argparse.ArgumentParser, default: str | None = DEFAULT_SC
 
 def _load_world(args):
     """``(world, params, gridworld_or_None, label)`` from a scenario name or a world file."""
-    from .core.params import EmpoParams
     from .worlds.scenarios import get_scenario, list_scenarios
     from .core.world import load_world
 
@@ -155,8 +154,7 @@ def _action_names(gw, world):
 # ------------------------------------------------------------------ subcommands
 def _strict(value):
     """A float for strict JSON: None for NaN and +-inf (the caller adds a flag saying which)."""
-    value = float(value)
-    return value if math.isfinite(value) else None
+    return float(value) if math.isfinite(value) else None
 
 
 def _solve_json(label, world, params, prior, sol, t1, t2, names) -> str:
@@ -226,9 +224,9 @@ def _parse_sets(items) -> dict:
 
 
 def cmd_sa(args) -> int:
+    from .core.storage import atomic_write_text
     from .io.results import save_result
     from .sa.engine import run_sa
-    from .sa.config import SAConfig
     from .sa.diagnose import diagnose
 
     world, params, gw, label = _load_world(args)
@@ -252,8 +250,6 @@ def cmd_sa(args) -> int:
                  checkpoint=ckpt if (args.checkpoint_every or args.resume) else None,
                  checkpoint_every=args.checkpoint_every or (args.steps // 20 if args.resume else None),
                  resume=args.resume)
-    from .core.storage import atomic_write_text
-
     save_result(res, out / "sa_result")
     save_result(exact, out / "exact_solution")
     atomic_write_text(out / "sa_trace.csv", res.trace_csv())
@@ -451,15 +447,12 @@ def _join_negative_values(argv: list) -> list:
     """``--betas -1,2`` -> ``--betas=-1,2``: argparse would read a value such as -1,2 or -1e-10 as an option."""
     out = []
     for tok in argv:
-        if (out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_VALUE.match(tok)
-                and out[-1] not in _FLAGS_WITHOUT_VALUE):
-            out[-1] = f"{out[-1]}={tok}"
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_VALUE.match(tok):
+            out[-1] = f"{out[-1]}={tok}"  # (after a flag without value it is an error either way)
         else:
             out.append(tok)
     return out
 
-
-_FLAGS_WITHOUT_VALUE = {"--quick", "--quiet", "--json", "--resume", "--plot", "--no-sa", "--help", "--version"}
 
 
 def _resume_hint(args, argv: list) -> str:
