@@ -420,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="maps to analyse (default: reduced jacobi gauss_seidel)")
     p.add_argument("--no-sa", action="store_true",
                    help="skip the empirical SA runs on the ratio heat map (default: run them)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the SA runs (default: 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random starts (fixed-point search, sampled bounds) and the SA runs (default: 0)")
     p.add_argument("--out", default="empo_out/contraction", help="output folder (default: empo_out/contraction)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (default: bar on stderr)")
     p.set_defaults(func=cmd_contraction)
