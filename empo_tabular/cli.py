@@ -12,17 +12,38 @@ Exit codes: 0 success; 1 the computation finished but failed its check
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
+import re
+import shlex
 import sys
 import time
 from pathlib import Path
 
+from .apps.demo import DEMO_GAMMA_R, DEMO_SCENARIO
 from .apps.warmup import warm_up_exact_kernels
+from .core.progress import end_line, note
+from .core.params import EmpoParams
+from .io.reference import PUBLIC_CASE
+from .sa.config import SAConfig
+from .worlds.scenarios import DEFAULT_SCENARIO
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 PARAM_FLAGS = ("beta_h", "gamma_h", "beta_r", "gamma_r", "zeta", "xi", "eta", "terminal_v_r", "c_r")
+PARAM_MEANING = {
+    "beta_h": "human inverse temperature of the Phase 1 prior, >= 0 or inf",
+    "gamma_h": "human discount, in (0, 1]; 1 only on acyclic worlds",
+    "beta_r": "robot power-law exponent, >= 0 or inf",
+    "gamma_r": "robot discount, in (0, 1]; 1 only on acyclic worlds",
+    "zeta": "risk aversion in X_h = sum_g w V_h^e^zeta, > 0",
+    "xi": "inter-human inequality aversion in U_r, > 0",
+    "eta": "intertemporal inequality aversion in U_r, > 0",
+    "terminal_v_r": "V_r at terminal states, < 0",
+    "c_r": "weight of U_r in V_r = c_r U_r + E[Q_r], > 0",
+}
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d|inf)", re.IGNORECASE)
 
 
 class UsageError(Exception):
@@ -66,7 +87,7 @@ def _betas(text: str) -> list:
             f"betas must be a comma list (0,1,10) or log:LO:HI:N / log0:LO:HI:N, got {text!r}") from None
 
 
-def _add_world_args(p: argparse.ArgumentParser, default: str | None = "door"):
+def _add_world_args(p: argparse.ArgumentParser, default: str | None = DEFAULT_SCENARIO):
     kw = {"nargs": "?", "default": default} if default else {}
     p.add_argument("world", metavar="WORLD", **kw,
                    help="built-in scenario name (see 'empo-tabular scenarios') or a world .npz file"
@@ -74,14 +95,17 @@ def _add_world_args(p: argparse.ArgumentParser, default: str | None = "door"):
     p.add_argument("--horizon", type=_horizon, default=None,
                    help="scenarios only: 'none' = stationary, cyclic world (default); an integer = finite "
                         "horizon (acyclic, step counter in the state); 'default' = the scenario's suggestion")
-    g = p.add_argument_group("EMPO parameters (override the scenario's suggested values)")
+    g = p.add_argument_group("EMPO parameters (override the scenario's suggested values)",
+                             "Default of each: the scenario's suggested value ('empo-tabular scenarios NAME' "
+                             "shows them); for a world file, the EmpoParams default shown in brackets.")
+    defaults = EmpoParams()
     for name in PARAM_FLAGS:
-        g.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_float, default=None, metavar="X")
+        g.add_argument(f"--{name.replace('_', '-')}", dest=name, type=_float, default=None, metavar="X",
+                       help=f"{PARAM_MEANING[name]} [{getattr(defaults, name):g}]")
 
 
 def _load_world(args):
     """``(world, params, gridworld_or_None, label)`` from a scenario name or a world file."""
-    from .core.params import EmpoParams
     from .worlds.scenarios import get_scenario, list_scenarios
     from .core.world import load_world
 
@@ -128,6 +152,32 @@ def _action_names(gw, world):
 
 
 # ------------------------------------------------------------------ subcommands
+def _strict(value):
+    """A float for strict JSON: None for NaN and +-inf (the caller adds a flag saying which)."""
+    return float(value) if math.isfinite(value) else None
+
+
+def _solve_json(label, world, params, prior, sol, t1, t2, names) -> str:
+    s0 = world.initial_state
+    v = float(sol.V_r[s0])
+    doc = {
+        "world": label, "n_states": int(world.n_states), "acyclic": bool(world.is_acyclic),
+        "initial_state": int(s0),
+        "params": {k: _strict(getattr(params, k)) for k in PARAM_FLAGS},
+        "params_infinite": [k for k in PARAM_FLAGS if math.isinf(getattr(params, k))],
+        "V_r_s0": _strict(v), "V_r_s0_finite": math.isfinite(v),
+        "pi_r_s0": {names[a]: float(sol.pi_r[s0, a]) for a in range(world.n_ar)},
+        "Q_r_s0": {names[a]: _strict(sol.Q_r[s0, a]) for a in range(world.n_ar)},
+        "phase1": {"converged": bool(prior.converged), "status": int(prior.status), "message": prior.message,
+                   "method": prior.method, "iterations": int(prior.iterations), "residual": _strict(prior.residual),
+                   "seconds": t1},
+        "phase2": {"converged": bool(sol.converged), "status": int(sol.status), "message": sol.message,
+                   "method": sol.method, "iterations": int(sol.iterations), "residual": _strict(sol.residual),
+                   "seconds": t2},
+    }
+    return json.dumps(doc, indent=2, allow_nan=False)
+
+
 def cmd_solve(args) -> int:
     from .io.results import save_result
 
@@ -136,6 +186,9 @@ def cmd_solve(args) -> int:
     prior, sol, t1, t2 = _solve(world, params)
     s0 = world.initial_state
     names = _action_names(gw, world)
+    if args.json:
+        print(_solve_json(label, world, params, prior, sol, t1, t2, names))
+        return EXIT_OK if sol.converged else EXIT_FAILED
     kind = "acyclic (finite horizon)" if world.is_acyclic else "cyclic (stationary)"
     print(f"world {label}: {world.n_states} states, {kind}, {world.n_humans} human(s), n_ar={world.n_ar}, "
           f"n_ah={world.n_ah}, {world.n_goals} goal slot(s)")
@@ -171,9 +224,9 @@ def _parse_sets(items) -> dict:
 
 
 def cmd_sa(args) -> int:
+    from .core.storage import atomic_write_text
     from .io.results import save_result
     from .sa.engine import run_sa
-    from .sa.config import SAConfig
     from .sa.diagnose import diagnose
 
     world, params, gw, label = _load_world(args)
@@ -199,6 +252,7 @@ def cmd_sa(args) -> int:
                  resume=args.resume)
     save_result(res, out / "sa_result")
     save_result(exact, out / "exact_solution")
+    atomic_write_text(out / "sa_trace.csv", res.trace_csv())
     print(f"{res.n_steps} steps, {res.n_updates} state updates, {res.updates_per_second / 1e6:.2f} M updates/s")
     print("final sup-norm errors vs exact: " + ", ".join(f"{k} {v:.2e}" for k, v in res.final_errors().items()))
     print(diagnose(res, tol=args.tol))
@@ -208,7 +262,7 @@ def cmd_sa(args) -> int:
         fig = plot_sa_errors(res)
         fig.savefig(out / "sa_errors.png", dpi=120)
         print(f"figure: {out / 'sa_errors.png'}")
-    print(f"saved to {out}/")
+    print(f"saved result, exact solution and trace (sa_trace.csv) to {out}/")
     return EXIT_OK
 
 
@@ -217,12 +271,14 @@ def cmd_contraction(args) -> int:
     from .exact.phase1 import solve_phase1
 
     world, params, gw, label = _load_world(args)
-    if any(b < 0 or math.isnan(b) for b in args.betas):
-        raise UsageError("betas must be >= 0")
+    bad = [b for b in args.betas if not b >= 0]
+    if bad:
+        raise UsageError(f"beta_r must be >= 0 (robot power-law exponent); --betas contains {bad[0]:g}")
     prior = solve_phase1(world, params)
     report = run_contraction_job(world, prior, params, args.betas, Path(args.out), maps=tuple(args.maps),
                                  progress=not args.quiet, with_sa_overlay=not args.no_sa, seed=args.seed)
-    print(report.summary())
+    if args.quiet:  # with progress on, run_contraction_job has printed the summary already
+        print(report.summary())
     print(f"report and figures written to {args.out}/")
     return EXIT_OK
 
@@ -230,7 +286,7 @@ def cmd_contraction(args) -> int:
 def cmd_verify_reference(args) -> int:
     from .io.reference import compare_with_reference, load_reference_export
 
-    path = Path(args.case)
+    path = Path(args.case) if args.case else PUBLIC_CASE
     if not path.exists():
         raise UsageError(f"reference export not found: {path}")
     case = load_reference_export(path)
@@ -346,51 +402,65 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact tabular EMPO solver: Phase 1 human prior, exact Phase 2 (Q_r, pi_r, V_h^e, X_h, U_r, "
                     "V_r), two-timescale stochastic approximation measured against it, and the contraction of "
                     "the coupled map versus beta_r.",
-        epilog="Start with 'empo-tabular demo' (writes empo_out/report.md), or 'empo-tabular solve' to solve the "
-               "embedded door world. Each subcommand has its own --help.",
+        epilog=f"Start with 'empo-tabular demo' (the '{DEMO_SCENARIO}' world; writes empo_out/report.md), or "
+               f"'empo-tabular solve' (the '{DEFAULT_SCENARIO}' world unless WORLD is given). Each subcommand has "
+               f"its own --help. Progress bars go to stderr, results to stdout.",
     )
     parser.add_argument("--version", action="version", version=f"empo_tabular {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="the main job: exact solution, learning-rate experiments, contraction sweep "
-                                    "and a report on the embedded door world",
-                       description="Run everything on the embedded stationary door world and write figures, "
-                                   "CSV/JSON data and report.md into --out.")
+    p = sub.add_parser("demo", help=f"the main job: exact solution, learning-rate experiments, contraction sweep "
+                                    f"and a report on the '{DEMO_SCENARIO}' world",
+                       description=f"Run everything on the stationary '{DEMO_SCENARIO}' gridworld with "
+                                   f"gamma_r = {DEMO_GAMMA_R:g} and write figures, CSV/JSON data and report.md "
+                                   f"into --out.")
     p.add_argument("--out", default="empo_out", help="output folder (default: empo_out)")
-    p.add_argument("--quick", action="store_true", help="fewer SA steps and betas (a smoke run)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every stochastic step (default 0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quick", action="store_true", help="fewer SA steps and betas, a smoke run (default: off)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every stochastic step (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress output (default: off)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("solve", help="exact Phase 1 + Phase 2; prints V_r(s0), pi_r(s0) and timings",
                        description="Solve Phase 1 and Phase 2 exactly and print V_r, pi_r at the initial state "
                                    "and the solve times (JIT compilation excluded).")
     _add_world_args(p)
-    p.add_argument("--save", metavar="DIR", help="also save world, prior and solution (.npz + .json) into DIR")
+    p.add_argument("--save", metavar="DIR",
+                   help="also save world, prior and solution (.npz + .json) into DIR (default: not saved)")
+    p.add_argument("--json", action="store_true",
+                   help="print one strict JSON object instead of text: V_r(s0), pi_r(s0) and Q_r(s0) by action "
+                        "name, status fields and seconds of both phases (default: text)")
     p.set_defaults(func=cmd_solve)
 
+    fields = ", ".join(f"{f.name}={json.dumps(f.default)}" for f in dataclasses.fields(SAConfig))
     p = sub.add_parser("sa", help="two-timescale SA on exact tables, traced against the exact solution",
                        description="Run two-timescale stochastic approximation (SAConfig) and compare every "
                                    "record with the exact solution. Any SAConfig field can be set with "
                                    "--set FIELD=VALUE (JSON values), e.g. --set lr_q_r=0.01 --set "
-                                   "warmup_q_r_steps=1000.")
+                                   "warmup_q_r_steps=1000. Writes sa_result.npz/.json, exact_solution.npz/.json "
+                                   "and the trace as sa_trace.csv into --out.",
+                       epilog=f"SAConfig fields for --set, with their defaults: {fields}. "
+                              f"Meanings: help(empo_tabular.SAConfig).")
     _add_world_args(p)
-    p.add_argument("--steps", type=int, default=200_000, help="SA steps (default 200000)")
-    p.add_argument("--mode", choices=("expected", "sampled"), default=None, help="update mode (default expected)")
+    p.add_argument("--steps", type=int, default=200_000, help="SA steps (default: 200000)")
+    p.add_argument("--mode", choices=("expected", "sampled"), default=None,
+                   help="update mode: full expectations or sampled targets (default: SAConfig's, expected)")
     p.add_argument("--visit", choices=("uniform", "sweep", "synchronous", "on_policy"), default=None,
-                   help="which states are updated (default uniform)")
-    p.add_argument("--set", action="append", metavar="FIELD=VALUE", help="set an SAConfig field (repeatable)")
-    p.add_argument("--config", metavar="FILE.json", help="SAConfig fields from a JSON file")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0); same seed, same bits")
-    p.add_argument("--out", default="empo_out/sa", help="output folder (default empo_out/sa)")
+                   help="which states a step updates (default: SAConfig's, uniform)")
+    p.add_argument("--set", action="append", metavar="FIELD=VALUE",
+                   help="set an SAConfig field, repeatable; the fields are listed below (default: none)")
+    p.add_argument("--config", metavar="FILE.json",
+                   help="SAConfig fields from a JSON object; --mode, --visit and --set override it (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed; same seed, same bits (default: 0)")
+    p.add_argument("--out", default="empo_out/sa", help="output folder (default: empo_out/sa)")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
-                   help="write OUT/sa_checkpoint.npz every N steps")
+                   help="write OUT/sa_checkpoint.npz every N steps (default: no checkpoint)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/sa_checkpoint.npz; the final result is bit-identical to an "
-                        "uninterrupted run")
-    p.add_argument("--tol", type=float, default=1e-6, help="error counted as converged by the diagnosis")
-    p.add_argument("--plot", action="store_true", help="save error-vs-step curves (sa_errors.png)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+                        "uninterrupted run (default: start afresh)")
+    p.add_argument("--tol", type=float, default=1e-6,
+                   help="sup-norm error below which the diagnosis calls a table converged (default: 1e-6)")
+    p.add_argument("--plot", action="store_true", help="also save error-vs-step curves, sa_errors.png (default: off)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (default: bar on stderr)")
     p.set_defaults(func=cmd_sa)
 
     p = sub.add_parser("contraction", help="contraction indicators of the coupled map versus beta_r",
@@ -399,31 +469,61 @@ def build_parser() -> argparse.ArgumentParser:
                                    "beta_r values and write the report (CSV/JSON) and figures.")
     _add_world_args(p)
     p.add_argument("--betas", type=_betas, default=_betas("log0:0.01:1000:20"),
-                   help="beta_r values: comma list or log:LO:HI:N (log0: adds beta_r = 0); "
-                        "default log0:0.01:1000:20")
+                   help="beta_r values: comma list (--betas=0,1,10) or log:LO:HI:N (N log-spaced values; "
+                        "log0: adds beta_r = 0) (default: log0:0.01:1000:20)")
     p.add_argument("--maps", nargs="+", default=["reduced", "jacobi", "gauss_seidel"],
-                   choices=("reduced", "jacobi", "gauss_seidel"), help="maps to analyse")
-    p.add_argument("--no-sa", action="store_true", help="skip the empirical SA runs on the ratio heat map")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="empo_out/contraction", help="output folder (default empo_out/contraction)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+                   choices=("reduced", "jacobi", "gauss_seidel"),
+                   help="maps to analyse (default: reduced jacobi gauss_seidel)")
+    p.add_argument("--no-sa", action="store_true",
+                   help="skip the empirical SA runs on the ratio heat map (default: run them)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the random starts (fixed-point search, sampled bounds) and the SA runs (default: 0)")
+    p.add_argument("--out", default="empo_out/contraction", help="output folder (default: empo_out/contraction)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (default: bar on stderr)")
     p.set_defaults(func=cmd_contraction)
 
-    p = sub.add_parser("verify-reference", help="compare with a reference export (FORMAT.md), both numerics",
+    p = sub.add_parser("verify-reference",
+                       help="compare with a reference export (docs/REFERENCE_FORMAT.md), both numerics",
                        description="Solve a reference export with float64 and with the reference's float16 "
                                    "storage emulated, and print the largest deviation per array.")
-    p.add_argument("case", metavar="CASE.npz", help="reference export, e.g. ../shared/validation/trivial_br10.npz")
+    p.add_argument("case", metavar="CASE.npz", nargs="?", default=None,
+                   help=f"reference export (default: the public case shipped in the package, {PUBLIC_CASE.name})")
     p.add_argument("--tol", type=float, default=1e-10,
-                   help="pass when every reference_fp16 deviation is at most this (default 1e-10)")
+                   help="pass when every reference_fp16 deviation is at most this (default: 1e-10)")
     p.set_defaults(func=cmd_verify_reference)
 
     p = sub.add_parser("scenarios", help="list the built-in gridworlds, or show one",
                        description="Without NAME: list the scenarios. With NAME: describe it and draw its map.")
-    p.add_argument("name", nargs="?", metavar="NAME")
-    p.add_argument("--plot", metavar="FILE.png", help="also save a picture of the map")
+    p.add_argument("name", nargs="?", metavar="NAME", help="scenario to show (default: list them all)")
+    p.add_argument("--plot", metavar="FILE.png", help="also save a picture of the map (default: none)")
     p.set_defaults(func=cmd_scenarios)
     _add_score_parser(sub)
     return parser
+
+
+def _join_negative_values(argv: list) -> list:
+    """``--betas -1,2`` -> ``--betas=-1,2``: argparse would read a value such as -1,2 or -1e-10 as an option."""
+    out = []
+    for tok in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_VALUE.match(tok):
+            out[-1] = f"{out[-1]}={tok}"  # (after a flag without value it is an error either way)
+        else:
+            out.append(tok)
+    return out
+
+
+
+def _resume_hint(args, argv: list) -> str:
+    """What to run after Ctrl-C: the same command with --resume, if a checkpoint was written."""
+    if getattr(args, "command", None) != "sa":
+        return ""
+    ckpt = Path(args.out) / "sa_checkpoint.npz"
+    if not ckpt.exists():
+        return "no checkpoint was written (add --checkpoint-every N to make a run resumable)"
+    cmd = [a for a in argv if a != "--resume"]
+    if not args.checkpoint_every:
+        cmd += ["--checkpoint-every", str(max(1, args.steps // 20))]
+    return f"checkpoint {ckpt} kept; resume with: empo-tabular {shlex.join(cmd)} --resume"
 
 
 def main(argv=None) -> int:
@@ -431,6 +531,7 @@ def main(argv=None) -> int:
     from .exact.continuation import ConvergenceError
     from .exact.system import XhZeroError
 
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -439,13 +540,17 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, FileNotFoundError, XhZeroError) as exc:
-        print(f"empo-tabular {args.command}: error: {exc}", file=sys.stderr)
+        note(f"empo-tabular {args.command}: error: {exc}")
         return EXIT_USAGE
     except ConvergenceError as exc:
-        print(f"empo-tabular {args.command}: did not converge: {exc}", file=sys.stderr)
+        note(f"empo-tabular {args.command}: did not converge: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print(f"empo-tabular {args.command}: interrupted", file=sys.stderr)
+        end_line()
+        note(f"empo-tabular {args.command}: interrupted")
+        hint = _resume_hint(args, argv)
+        if hint:
+            note(hint)
         return 130
 
 

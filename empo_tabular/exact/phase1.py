@@ -120,6 +120,24 @@ def _check_belief(world: TabularWorld, belief):
     return np.ascontiguousarray(b), True
 
 
+GAMMA_ONE_REASON = {
+    "gamma_h": "without discounting, V_h^m and V_h^e are not determined on a cycle that never achieves the goal "
+               "(the equation has no unique solution)",
+    "gamma_r": "without discounting, V_r adds U_r < 0 at every step, so it is unbounded wherever a run can cycle "
+               "forever",
+}
+
+
+def check_gamma_one(world: TabularWorld, params: EmpoParams, names=("gamma_h", "gamma_r")) -> None:
+    """``ValueError`` if one of ``names`` is 1 on a cyclic (stationary) world; acyclic worlds accept 1."""
+    if world.is_acyclic:
+        return
+    for name in names:
+        if getattr(params, name) == 1.0:
+            raise ValueError(f"{name} = 1 on a cyclic world is not supported: {GAMMA_ONE_REASON[name]}; "
+                             f"use {name} < 1, or a finite-horizon (acyclic) world (for a scenario: --horizon N)")
+
+
 def build_prior_arrays(world: TabularWorld, pi_h: np.ndarray):
     """The two joint-profile arrays of the prior from goal-conditioned policies."""
     prof = np.empty((world.n_states, world.n_ah))
@@ -185,6 +203,7 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     if not isinstance(params, EmpoParams):
         raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
     fp16 = check_numerics(numerics)
+    check_gamma_one(world, params, ("gamma_h",))
     b, use_belief = _check_belief(world, belief)
     S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
     t0 = time.perf_counter()
@@ -213,6 +232,31 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     prof, pfg = build_prior_arrays(world, PI)
     return HumanPrior(profile=prof, profile_fixed_goal=pfg, pi_h=PI, V_h_m=VM, numerics=numerics,
                       seconds=time.perf_counter() - t0, params=params, world_checksum=world.checksum, **info)
+
+
+def phase1_residuals(world: TabularWorld, params: EmpoParams, V_h_m, pi_h=None, *, belief=None,
+                     optimistic: bool = False) -> dict:
+    """Sup-norm residual of the Phase 1 equations (1)-(3) at the given arrays.
+
+    One application ``B`` of the Phase 1 backup (float64) to ``V_h_m``, compared with ``V_h_m``
+    (absolute, over non-terminal states and real goals) and, if given, with ``pi_h``.
+    Returns ``{"V_h_m": max |B(V) - V|, "pi_h": max |softmax(beta_h Q(V)) - pi_h|, "max": ...}``.
+    """
+    S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
+    VM = np.ascontiguousarray(as_array(V_h_m, "V_h_m", kind="float", shape=(S, H, G)))
+    b, use_belief = _check_belief(world, belief)
+    out_v, out_pi = np.zeros((S, H, G)), np.zeros((S, H, G, A))
+    _k1.phase1_sweep(np.arange(S, dtype=np.int64), world.terminal, world.trans_ptr, world.trans_succ,
+                     world.trans_prob, world.n_ar, world.n_ah, world.human_profiles, world.human_action_counts,
+                     world.achieved_by_state, world.goal_count, params.gamma_h, params.beta_h, b, use_belief, False,
+                     optimistic, VM, out_v, out_pi)
+    real = (np.arange(G)[None, :] < world.goal_count[:, None])[None] & (~world.terminal)[:, None, None]
+    res = {"V_h_m": float(np.max(np.abs(out_v - VM)[real], initial=0.0))}
+    if pi_h is not None:
+        pi = as_array(pi_h, "pi_h", kind="float", shape=(S, H, G, A))
+        res["pi_h"] = float(np.max(np.abs(out_pi - pi)[real], initial=0.0))
+    res["max"] = max(res.values())
+    return res
 
 
 def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict):

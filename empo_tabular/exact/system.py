@@ -21,7 +21,7 @@ from ..core.conventions import FIELDS as PHASE2_FIELDS, field_errors
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
-from .phase1 import HumanPrior
+from .phase1 import HumanPrior, check_gamma_one
 
 
 class XhZeroError(ValueError):
@@ -133,11 +133,16 @@ def phase2_residuals(world: TabularWorld, prior: HumanPrior, params: EmpoParams,
 
 
 def check_phase2_inputs(world, prior, params) -> None:
-    """``TypeError`` unless the three are a TabularWorld, a HumanPrior and EmpoParams; the prior must fit the world."""
+    """``TypeError`` unless the three are a TabularWorld, a HumanPrior and EmpoParams; the prior must fit the world.
+
+    ``ValueError`` for ``gamma_r = 1`` or ``gamma_h = 1`` (used by V_h^e) on a cyclic world
+    (see :func:`~empo_tabular.exact.phase1.check_gamma_one`).
+    """
     for obj, cls, name in ((world, TabularWorld, "world"), (prior, HumanPrior, "prior"), (params, EmpoParams, "params")):
         if not isinstance(obj, cls):
             raise TypeError(f"{name} must be a{'n' if cls is EmpoParams else ''} {cls.__name__}, got {type(obj).__name__}")
     prior.check_world(world)
+    check_gamma_one(world, params, ("gamma_r", "gamma_h"))
 
 
 

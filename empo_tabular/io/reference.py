@@ -1,4 +1,4 @@
-"""Reading the public reference's exports (``../shared/validation/FORMAT.md``).
+"""Reading the public reference's exports (``docs/REFERENCE_FORMAT.md``).
 
 A reference export is an ``.npz`` with a finite world in CSR form, the human
 prior as dense joint-profile arrays, the parameters and the reference's own

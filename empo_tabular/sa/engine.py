@@ -22,6 +22,7 @@ from .._kernels.rng import rng_seed
 from .._validation import as_int
 from ..core.conventions import FIELDS, apply_terminal_conventions, field_errors
 from ..core.params import EmpoParams
+from ..core.progress import progress_bar
 from ..core.results import SolverResult
 from ..exact.phase1 import HumanPrior
 from ..exact.system import Phase2Solution, check_phase2_inputs, phase2_residuals
@@ -78,6 +79,20 @@ class SAResult(SolverResult):
 
     def arrays(self) -> dict:
         return {k: getattr(self, k) for k in FIELDS}
+
+    def trace_csv(self) -> str:
+        """The trace as CSV text: a header of the trace keys, then one row per record point.
+
+        Floats are written with ``repr`` (round-trip exact); an infinite or NaN error is
+        written as ``inf`` / ``nan``, which CSV readers (``float()``, pandas) parse.
+        """
+        keys = list(self.trace)
+        cols = [np.asarray(self.trace[k]) for k in keys]
+        n = len(cols[0]) if cols else 0
+        lines = [",".join(keys)]
+        for i in range(n):
+            lines.append(",".join(repr(c[i].item()) for c in cols))
+        return "\n".join(lines) + "\n"
 
     def final_errors(self) -> dict:
         """Last recorded sup-norm error per field (empty without ``exact``)."""
@@ -363,7 +378,7 @@ def run_sa(world: TabularWorld, prior: HumanPrior, params: EmpoParams, config: S
     initial : Phase2Solution or dict, optional
         Start tables (default: Q_r = -1, V_h^e = 0.5, consistent X_h, U_r).
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar on stderr (:func:`empo_tabular.core.progress.progress_bar`).
     checkpoint : path, optional
         Write the run's full state there every ``checkpoint_every`` steps
         (atomically); with ``resume=True`` continue from it.  A resumed run
@@ -402,29 +417,22 @@ def run_sa(world: TabularWorld, prior: HumanPrior, params: EmpoParams, config: S
         state, trace, kernel_seconds = load_checkpoint(checkpoint, run)
         run.load_state(state)
     t_start = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_steps, initial=int(run.ctr[_ks.C_T]), desc="SA", unit="step")
     if not trace:
         _record(run, trace, exact, float(run.schedule(np.array([0]))["beta"][0]), None)
     run.run_chunk(0)  # compile (or load from cache) outside the timed kernel calls
     last_ckpt = int(run.ctr[_ks.C_T])
-    while run.ctr[_ks.C_T] < n_steps:
-        n = int(min(record_every - run.ctr[_ks.C_T] % record_every, n_steps - run.ctr[_ks.C_T]))
-        sch, secs = run.run_chunk(n)
-        kernel_seconds += secs
-        _record(run, trace, exact, float(sch["beta"][-1]), sch)
-        if bar is not None:
-            bar.update(n)
+    with progress_bar(n_steps, "SA", "step", initial=int(run.ctr[_ks.C_T]), enabled=progress) as bar:
+        while run.ctr[_ks.C_T] < n_steps:
+            n = int(min(record_every - run.ctr[_ks.C_T] % record_every, n_steps - run.ctr[_ks.C_T]))
+            sch, secs = run.run_chunk(n)
+            kernel_seconds += secs
+            _record(run, trace, exact, float(sch["beta"][-1]), sch)
             if exact is not None:
                 bar.set_postfix(err_Q=f"{trace['err_sup_Q_r'][-1]:.2e}", beta=f"{sch['beta'][-1]:.3g}")
-        if checkpoint is not None and checkpoint_every and run.ctr[_ks.C_T] - last_ckpt >= checkpoint_every:
-            save_checkpoint(checkpoint, run, trace, kernel_seconds)
-            last_ckpt = int(run.ctr[_ks.C_T])
-    if bar is not None:
-        bar.close()
+            bar.update(n)
+            if checkpoint is not None and checkpoint_every and run.ctr[_ks.C_T] - last_ckpt >= checkpoint_every:
+                save_checkpoint(checkpoint, run, trace, kernel_seconds)
+                last_ckpt = int(run.ctr[_ks.C_T])
     if checkpoint is not None and checkpoint_every:
         save_checkpoint(checkpoint, run, trace, kernel_seconds)
     beta_final = float(run.schedule(np.array([n_steps - 1]))["beta"][0])

@@ -95,7 +95,7 @@ def test_duplicate_successors_are_summed_and_zeros_dropped():
     assert w.nnz == 12
 
 
-def test_save_load_exact_round_trip(tmp_path):
+def test_consistency_save_load_exact_round_trip(tmp_path):
     w = random_world(40, n_humans=2, n_goals=3, seed=3, terminal_prob=0.1)
     w.info["note"] = "round trip"
     path = w.save(tmp_path / "w.npz")
@@ -321,7 +321,7 @@ def test_error_robot_profiles_rows():
         build(robot_profiles=np.array([[0], [1], [2]]))
 
 
-def test_random_world_is_reproducible():
+def test_consistency_random_world_is_reproducible():
     a = random_world(30, seed=5, n_humans=2)
     b = random_world(30, seed=5, n_humans=2)
     c = random_world(30, seed=6, n_humans=2)

@@ -1,4 +1,8 @@
-"""Every exact kernel against the slow NumPy oracle (tests/oracle/naive.py) and the public reference case."""
+"""Every exact kernel against the slow NumPy oracle (tests/oracle/naive.py) and the public reference case.
+
+Tests named ``test_consistency_...`` compare the package with itself (two solvers, or a solver with the
+package's own residual); the others compare with the oracle or with the reference's own numbers.
+"""
 import math
 
 import numpy as np
@@ -66,7 +70,7 @@ def test_phase1_extreme_beta_h_matches_oracle(beta_h):
 
 @pytest.mark.parametrize("method", ["newton", "picard"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_fixed_point_solvers_agree_with_backward_sweep(method, seed):
+def test_consistency_fixed_point_solvers_agree_with_backward_sweep(method, seed):
     w = et.random_world(40, n_humans=2, n_goals=3, acyclic=True, horizon=6, seed=seed)
     p = EmpoParams(beta_r=8.0, gamma_r=0.95, gamma_h=0.9)
     prior = et.solve_phase1(w, p)
@@ -79,7 +83,7 @@ def test_fixed_point_solvers_agree_with_backward_sweep(method, seed):
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
-def test_cyclic_solution_satisfies_every_equation(seed):
+def test_consistency_cyclic_solution_satisfies_every_equation(seed):
     w = et.random_world(60, n_humans=2, n_goals=3, acyclic=False, seed=seed, terminal_prob=0.05)
     p = EmpoParams(beta_r=10.0, gamma_r=0.95, gamma_h=0.95)
     prior = et.solve_phase1(w, p)
@@ -90,7 +94,7 @@ def test_cyclic_solution_satisfies_every_equation(seed):
     assert sol.residual == res["max"] and sol.converged
 
 
-def test_newton_and_picard_agree_on_cyclic_world():
+def test_consistency_newton_and_picard_agree_on_cyclic_world():
     w = et.random_world(50, n_humans=2, n_goals=2, acyclic=False, seed=21)
     p = EmpoParams(beta_r=5.0, gamma_r=0.9, gamma_h=0.9)
     prior = et.solve_phase1(w, p)
@@ -124,7 +128,7 @@ def test_public_case_matches_oracle(public_case):
 
 
 def test_public_case_without_c_r_is_detectably_wrong(public_case):
-    """The comparison is sensitive: dropping c_r moves V_r by ~5e-3 relative (FORMAT.md)."""
+    """The comparison is sensitive: dropping c_r moves V_r by ~5e-3 relative (docs/REFERENCE_FORMAT.md)."""
     c = public_case
     wrong = c.params.replace(c_r=1.0)
     sol = et.solve_phase2(c.world, c.prior, wrong, "reference_fp16")

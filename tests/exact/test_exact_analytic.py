@@ -7,6 +7,8 @@ from scipy.optimize import brentq
 
 import empo_tabular as et
 from empo_tabular import EmpoParams, HumanPrior, TabularWorld
+from empo_tabular.exact.system import check_phase2_inputs
+from oracle.naive import naive_phase1, naive_phase2
 
 
 def dag_world():
@@ -226,34 +228,69 @@ def test_wrong_types():
         et.solve_phase1(chain_world(), {"beta_r": 1})
 
 
-def test_non_convergence_is_loud():
-    """gamma = 1 on a world that can cycle forever without achieving anything: no solution."""
+def _cycle_world():
+    """Two states that can cycle forever (state 0 -> 1 -> 0 with robot action 1); the goal holds at state 1."""
     T = np.zeros((2, 2, 1, 2))
     T[0, 0, 0, 1] = 1.0
     T[0, 1, 0, 0] = 1.0
     T[1, :, 0, 0] = 1.0
     achieved = np.array([[[False, True]]])
-    w = TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
+    return TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
+
+
+def test_gamma_r_one_on_cyclic_world_is_refused_up_front():
+    """gamma_r = 1 on a world that can cycle forever: no solution; refused before any iteration."""
+    w = _cycle_world()
     p = EmpoParams(gamma_r=1.0, gamma_h=0.5)
     prior = et.solve_phase1(w, p)
-    with pytest.raises(et.ConvergenceError, match="did not converge"):
+    with pytest.raises(ValueError, match=r"gamma_r = 1 on a cyclic world is not supported: .*V_r .* unbounded"):
         et.solve_phase2(w, prior, p)
+
+
+def test_gamma_h_one_on_cyclic_world_is_refused_in_phase1():
+    with pytest.raises(ValueError, match=r"gamma_h = 1 on a cyclic world is not supported: .*V_h\^m"):
+        et.solve_phase1(_cycle_world(), EmpoParams(gamma_h=1.0, gamma_r=0.5))
+
+
+def test_gamma_h_one_on_cyclic_world_is_refused_in_phase2():
+    """V_h^e also uses gamma_h: a prior computed at gamma_h < 1 does not let Phase 2 run at gamma_h = 1."""
+    w = _cycle_world()
+    prior = et.solve_phase1(w, EmpoParams(gamma_h=0.5, gamma_r=0.5))
+    with pytest.raises(ValueError, match="gamma_h = 1 on a cyclic world"):
+        check_phase2_inputs(w, prior, EmpoParams(gamma_h=1.0, gamma_r=0.5))
+
+
+def test_non_convergence_is_loud():
+    """A cyclic world whose greedy (beta_r = inf) map has no fixed point: an error, or a warning with strict=False."""
+    w = et.random_world(30, n_humans=2, n_goals=2, seed=11)
+    p = EmpoParams(beta_r=math.inf, gamma_r=0.9, gamma_h=0.9)
+    prior = et.solve_phase1(w, p)
     with pytest.warns(RuntimeWarning, match="did not converge"):
         sol = et.solve_phase2(w, prior, p, strict=False)
-    assert not sol.converged
+    assert not sol.converged and sol.status == 1
 
 
 # ---------------------------------------------------------------- extremes
+def assert_matches_oracle(sol, ref, tol=1e-12):
+    """Every Phase 2 array against the NumPy oracle: relative for Q_r, X_h, U_r, V_r, absolute for pi_r, V_h^e."""
+    for k in et.Phase2Solution.FIELDS:
+        a, b = getattr(sol, k), ref[k]
+        assert np.array_equal(np.isnan(a), np.isnan(b)), f"{k}: NaN pattern differs"
+        ok = ~np.isnan(b)
+        if k in ("Q_r", "X_h", "U_r", "V_r"):
+            np.testing.assert_allclose(a[ok], b[ok], rtol=tol, atol=0, err_msg=k)
+        else:
+            np.testing.assert_allclose(a[ok], b[ok], rtol=0, atol=tol, err_msg=k)
+
+
 @pytest.mark.parametrize("beta_r", [0.0, 1e-8, 1e6, 1e300, math.inf])
 def test_extreme_beta_acyclic(public_case, beta_r):
     p = public_case.params.replace(beta_r=beta_r)
     sol = et.solve_phase2(public_case.world, public_case.prior, p)
+    ref = naive_phase2(public_case.world, public_case.prior.profile, public_case.prior.profile_fixed_goal, p)
+    assert_matches_oracle(sol, ref)
     live = ~sol.terminal
-    for name in ("Q_r", "X_h", "U_r"):
-        assert np.all(np.isfinite(getattr(sol, name)[live])), name
-    assert np.all(np.isfinite(sol.V_r)) and np.all(np.isfinite(sol.pi_r))
     np.testing.assert_allclose(sol.pi_r[live].sum(axis=1), 1.0, atol=1e-12)
-    assert np.all(sol.Q_r[live] < 0) and np.all(sol.V_r < 0)
     if beta_r >= 1e6:
         # (near-)greedy: an action 1e-4 worse (relative) keeps at most (1 + 1e-4)^(-1e6) ~ e^-100
         worse = sol.Q_r[live] < sol.Q_r[live].max(axis=1, keepdims=True) * (1 + 1e-4)
@@ -291,10 +328,15 @@ def test_phase1_beta_h_inf_cyclic():
 
 
 def test_gamma_one_acyclic(public_case):
+    """gamma_r = gamma_h = 1 on the acyclic public case: Phase 1 and Phase 2 against the oracle."""
     p = public_case.params.replace(gamma_r=1.0, gamma_h=1.0, c_r=1.0)
     prior = et.solve_phase1(public_case.world, p)
+    ref1 = naive_phase1(public_case.world, p)
+    for k in ("pi_h", "V_h_m", "profile", "profile_fixed_goal"):
+        np.testing.assert_allclose(getattr(prior, k), ref1[k], rtol=0, atol=1e-12, err_msg=k)
     sol = et.solve_phase2(public_case.world, prior, p)
-    assert np.all(np.isfinite(sol.V_r)) and np.all(sol.V_r < 0)
+    assert_matches_oracle(sol, naive_phase2(public_case.world, ref1["profile"], ref1["profile_fixed_goal"], p))
+    # without discounting V_h^e is a probability of achieving the goal
     assert np.all((sol.V_h_e >= 0) & (sol.V_h_e <= 1 + 1e-12))
 
 
@@ -302,6 +344,6 @@ def test_gamma_one_acyclic(public_case):
 def test_extreme_terminal_value(public_case, tv):
     p = public_case.params.replace(terminal_v_r=tv)
     sol = et.solve_phase2(public_case.world, public_case.prior, p)
-    live = ~sol.terminal
-    assert np.all(np.isfinite(sol.Q_r[live])) and np.all(sol.Q_r[live] < 0)
-    assert np.all(np.isfinite(sol.pi_r))
+    ref = naive_phase2(public_case.world, public_case.prior.profile, public_case.prior.profile_fixed_goal, p)
+    assert_matches_oracle(sol, ref)
+    assert np.all(sol.V_r[sol.terminal] == tv)

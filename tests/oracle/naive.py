@@ -1,8 +1,8 @@
 """A slow, obviously correct reference implementation of EMPO Phase 1 and Phase 2.
 
 This module is a *test oracle*.  It is written from the equations in
-``../shared/spec/EMPO_SEMANTICS.md`` (sections 2 and 3) and
-``../shared/validation/FORMAT.md`` and deliberately shares no code with the
+``docs/EMPO_SEMANTICS.md`` (sections 2 and 3) and
+``docs/REFERENCE_FORMAT.md`` and deliberately shares no code with the
 package's solvers: it only reads the public attributes of a
 :class:`empo_tabular.TabularWorld` and the fields of
 :class:`empo_tabular.EmpoParams`.  Speed is irrelevant; every equation is

@@ -346,7 +346,7 @@ def cyclic_solution():
     return world, params, phase1, phase2
 
 
-def test_cyclic_fixed_point(cyclic_solution):
+def test_consistency_cyclic_fixed_point(cyclic_solution):
     world, params, phase1, sol = cyclic_solution
     assert not naive_is_acyclic(world) and world.terminal.any()
     res = residuals(world, phase1["profile"], phase1["profile_fixed_goal"], params, sol)
@@ -356,7 +356,7 @@ def test_cyclic_fixed_point(cyclic_solution):
     assert sol["pi_r"].std(axis=1).max() > 1e-3           # the policy is not trivially uniform
 
 
-def test_cyclic_phase1_fixed_point(cyclic_solution):
+def test_consistency_cyclic_phase1_fixed_point(cyclic_solution):
     world, params, phase1, _ = cyclic_solution
     blocks = state_blocks(world)
     for s in range(world.n_states):
@@ -379,7 +379,7 @@ def test_residual_check_detects_a_perturbation(cyclic_solution):
 # --------------------------------------------------------------------------- 4. internal consistency
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_sweep_and_iteration_agree_on_acyclic_worlds(seed):
+def test_consistency_sweep_and_iteration_agree_on_acyclic_worlds(seed):
     world = random_world(25, n_humans=2, n_robots=1, n_actions=2, n_goals=2, acyclic=True, horizon=5,
                          terminal_prob=0.1, seed=seed)
     params = EmpoParams(beta_h=3.0, gamma_h=0.9, beta_r=20.0, gamma_r=0.97)

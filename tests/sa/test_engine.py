@@ -1,4 +1,10 @@
-"""Two-timescale SA on exact tables: exact rate law, convergence to the exact arrays, determinism, resume."""
+"""Two-timescale SA on exact tables: exact rate law, convergence to the exact arrays, determinism, resume.
+
+Tests named ``test_consistency_...`` compare the package with itself: SA against the package's exact
+solver (which tests/exact/test_against_naive.py checks against the NumPy oracle), or one run against
+another.  Hand-derived expectations for SA are in test_beta0_q_error_follows_the_exact_rate_law here and
+in tests/sa/test_first_step.py.
+"""
 import math
 
 import numpy as np
@@ -58,7 +64,7 @@ def _assert_close(res, tol):
     (2, 2.0, {"n_humans": 2, "n_actions": 2}),
     (3, 2.0, {"n_robots": 2, "n_actions": 2, "n_goals": 2}),
 ])
-def test_expected_mode_reaches_exact_arrays_on_random_cyclic_worlds(seed, beta_r, kw):
+def test_consistency_expected_mode_reaches_exact_arrays_on_random_cyclic_worlds(seed, beta_r, kw):
     w, p, prior, exact = _setup(seed=seed, beta_r=beta_r, **kw)
     assert not w.is_acyclic
     res = run_sa(w, prior, p, SAConfig(lr_v_h_e=0.5, lr_x_h=0.5, lr_q_r=0.5), 150_000, exact=exact, seed=seed)
@@ -66,7 +72,7 @@ def test_expected_mode_reaches_exact_arrays_on_random_cyclic_worlds(seed, beta_r
     assert np.array_equal(np.isnan(res.Q_r), np.isnan(exact.Q_r))
 
 
-def test_expected_mode_reaches_the_public_case(public_case):
+def test_consistency_expected_mode_reaches_the_public_case(public_case):
     c = public_case
     exact = et.solve_phase2(c.world, c.prior, c.params)
     res = run_sa(c.world, c.prior, c.params, SAConfig(visit="sweep", lr_v_h_e=1.0, lr_x_h=1.0, lr_q_r=1.0),
@@ -76,7 +82,7 @@ def test_expected_mode_reaches_the_public_case(public_case):
         assert np.array_equal(np.isnan(getattr(res, k)), np.isnan(getattr(exact, k))), k
 
 
-def test_warmup_and_sigmoid_ramp_end_at_the_exact_solution():
+def test_consistency_warmup_and_sigmoid_ramp_end_at_the_exact_solution():
     """Stages, beta ramp, targets, 1/t decay: the end point is still the exact fixed point."""
     w, p, prior, exact = _setup(seed=5, beta_r=2.0)
     cfg = SAConfig(warmup_v_h_e_steps=2_000, warmup_x_h_steps=2_000, warmup_q_r_steps=2_000,
@@ -98,14 +104,14 @@ def test_warmup_and_sigmoid_ramp_end_at_the_exact_solution():
     {"u_r_use_network": True, "v_r_use_network": True, "x_h_use_network": False},
     {"lr_clock": "visits", "lr_visits_constant": 200, "lr_decay_exponent": 0.8},
 ])
-def test_every_scheme_keeps_the_exact_fixed_point(changes):
+def test_consistency_every_scheme_keeps_the_exact_fixed_point(changes):
     w, p, prior, exact = _setup(seed=6, beta_r=1.0)
     cfg = SAConfig(lr_v_h_e=0.5, lr_x_h=0.5, lr_u_r=0.5, lr_q_r=0.5, lr_v_r=0.5, **changes)
     res = run_sa(w, prior, p, cfg, 250_000, exact=exact, seed=2)
     _assert_close(res, 1e-6)
 
 
-def test_sampled_mode_reaches_exact_arrays_within_1e_2():
+def test_consistency_sampled_mode_reaches_exact_arrays_within_1e_2():
     w, p, prior, exact = _setup(seed=3, n_states=30, beta_r=2.0, n_actions=2, n_goals=2)
     cfg = SAConfig(mode="sampled", lr_schedule="polynomial", lr_decay_exponent=0.7, lr_constant_fraction=0.05,
                    lr_clock="visits", lr_visits_constant=50, epsilon_r_start=1.0, epsilon_r_end=1.0)
@@ -114,7 +120,7 @@ def test_sampled_mode_reaches_exact_arrays_within_1e_2():
     assert res.trace["err_sup_Q_r"][0] > 0.1  # it started far away
 
 
-def test_sampled_goal_x_target_is_unbiased_but_assigned_goals_are_not():
+def test_consistency_sampled_goal_x_target_is_unbiased_but_assigned_goals_are_not():
     w, p, prior, exact = _setup(seed=8, n_states=12, beta_r=1.0, n_actions=2, n_goals=3)
     base = SAConfig(mode="sampled", lr_schedule="polynomial", lr_decay_exponent=0.7, lr_constant_fraction=0.05,
                     lr_clock="visits", lr_visits_constant=50, epsilon_r_start=1.0, epsilon_r_end=1.0)
@@ -125,7 +131,7 @@ def test_sampled_goal_x_target_is_unbiased_but_assigned_goals_are_not():
     assert biased.final_errors()["X_h"] > 5 * unbiased.final_errors()["X_h"]
 
 
-def test_on_policy_trajectories_reach_the_exact_arrays_in_expected_mode():
+def test_consistency_on_policy_trajectories_reach_the_exact_arrays_in_expected_mode():
     w, p, prior, exact = _setup(seed=9, n_states=15, beta_r=1.0)
     cfg = SAConfig(visit="on_policy", steps_per_episode=30, epsilon_r_end=0.5, lr_q_r=0.5, lr_v_h_e=0.5,
                    lr_x_h=0.5)
@@ -136,7 +142,7 @@ def test_on_policy_trajectories_reach_the_exact_arrays_in_expected_mode():
     _assert_close(res, 1e-6)
 
 
-def test_beta_inf_is_greedy_and_converges():
+def test_consistency_beta_inf_is_greedy_and_converges():
     w, p, prior, _ = _setup(seed=10, beta_r=math.inf)
     exact = et.solve_phase2(w, prior, p)
     res = run_sa(w, prior, p, SAConfig(lr_q_r=0.5, lr_v_h_e=0.5, lr_x_h=0.5), 150_000, exact=exact)
@@ -145,7 +151,7 @@ def test_beta_inf_is_greedy_and_converges():
 
 
 # ---------------------------------------------------------------- reproducibility
-def test_same_seed_same_bits_and_different_seed_differs():
+def test_consistency_same_seed_same_bits_and_different_seed_differs():
     w, p, prior, exact = _setup(seed=11, beta_r=1.0)
     cfg = SAConfig(mode="sampled", visit="on_policy", goal_assignment=True, epsilon_h_start=0.2,
                    epsilon_h_end=0.1, q_r_target_update_interval=13)
@@ -157,7 +163,7 @@ def test_same_seed_same_bits_and_different_seed_differs():
     assert not np.array_equal(runs[0].Q_r, runs[2].Q_r, equal_nan=True)
 
 
-def test_chunking_does_not_change_the_bits():
+def test_consistency_chunking_does_not_change_the_bits():
     w, p, prior, exact = _setup(seed=12, beta_r=3.0)
     cfg = SAConfig(mode="sampled", beta_r_rampup_steps=5_000, warmup_v_h_e_steps=500)
     a = run_sa(w, prior, p, cfg, 20_000, seed=5, record_every=20_000)
@@ -170,7 +176,7 @@ class _Killed(Exception):
     pass
 
 
-def test_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch):
+def test_consistency_resume_after_a_kill_is_bit_identical(tmp_path, monkeypatch):
     w, p, prior, exact = _setup(seed=13, beta_r=2.0)
     cfg = SAConfig(mode="sampled", beta_r_rampup_steps=10_000, q_r_target_update_interval=100)
     kw = dict(exact=exact, seed=9, record_every=2_000)
