@@ -20,16 +20,16 @@ class EmpoParams(DictRecord):
         ``inf`` is uniform over the argmax (ties within 1e-12 relative).
     gamma_h : float, default 0.99
         Human discount, applied to the continuation value after a step that
-        does not achieve the goal.  Range ``(0, 1]``; 1 is fine on acyclic
-        worlds, on cyclic worlds it needs every policy to reach a goal or a
-        terminal state.
+        does not achieve the goal.  Range ``(0, 1]``; 1 is allowed on acyclic
+        (finite-horizon) worlds only: the solvers refuse it on cyclic worlds.
     beta_r : float, default 10.0
         Robot power-law exponent, ``pi_r(a) ∝ (-Q_r(s, a))^(-beta_r)``.
         Range ``[0, inf]``: 0 is uniform, ``inf`` is greedy (uniform over
         ties within 1e-12 relative).  Normative: larger values optimise
         harder.
     gamma_r : float, default 0.99
-        Robot discount inside ``Q_r = gamma_r E[V_r(s')]``.  Range ``(0, 1]``.
+        Robot discount inside ``Q_r = gamma_r E[V_r(s')]``.  Range ``(0, 1]``;
+        1 is allowed on acyclic worlds only (on a cyclic world V_r would be unbounded).
     zeta : float, default 2.0
         Risk aversion in ``X_h = sum_g w_g V_h^e(s, g)^zeta``; 1 is neutral.
         Range ``(0, inf)``; the theory assumes ``>= 1`` (values below 1 are

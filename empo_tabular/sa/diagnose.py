@@ -1,6 +1,6 @@
 """Read an SA trace the way the learning-rate note's monitoring table does: :func:`diagnose`.
 
-The note (``LEARNING_RATES.md``, "Monitoring for Time-Scale Issues") lists
+The note (``docs/DESIGN_NOTE_CLAIMS.md``, its monitoring table) lists
 four symptoms with their causes and remedies:
 
 =========================  ==========================  =============================

@@ -1,6 +1,6 @@
 """The learning-rate note's experiments on exact tables: definitions, runner and summaries.
 
-The user's design note (``LEARNING_RATES.md``) proposes five comparisons for
+The user's design note (``docs/DESIGN_NOTE_CLAIMS.md``) proposes five comparisons for
 Phase 2 training; each is defined here as a named :class:`Experiment` (a
 list of labelled :class:`~empo_tabular.sa_config.SAConfig` variants) and run
 by :func:`run_lr_experiment` at several beta_r against the exact solution:
@@ -24,7 +24,7 @@ Choices (and why)
   only thing that can stop convergence is the dynamics the note is about
   (time-scale coupling, non-contraction at large beta_r); synchronous visits
   make one step one sweep, seed-independent, and match the linear stability
-  theory (``rho(I + D (J - I)) < 1``, CONTRACTION_THEORY §7).  Pass
+  theory (``rho(I + D (J - I)) < 1``, CONTRACTION_THEORY §4.3).  Pass
   ``base=SAConfig(visit="uniform", ...)`` for asynchronous visits.
 * **Rates.**  Plain SGD steps on tables (not Adam on networks), so the
   note's ``1e-4 / 1e-3`` become :data:`SLOW` = 0.1 and :data:`FAST` = 1.0
