@@ -1,4 +1,4 @@
-"""Newton's method with backtracking, and natural-parameter continuation in beta.
+"""Newton's method with backtracking, and natural-parameter continuation in beta that never steps over a fold.
 
 Both phases' stationary (cyclic) solvers reduce to a fixed point ``z = G(z)``
 whose Jacobian ``J = dG/dz`` is sparse and available analytically.  Newton
@@ -7,17 +7,23 @@ backtracks until the scaled residual decreases.  Continuation follows the
 solution branch from ``beta = 0`` (where both maps have a unique fixed point)
 to the requested ``beta``, growing the step while Newton converges quickly
 and shrinking it when it does not; a secant predictor extrapolates from the
-last two accepted points.
+last two accepted points, and a step is accepted only when the corrector ends
+near the predictor (a corrector that lands on another sheet of fixed points is
+rejected and the step shortened, so a fold ends the continuation with its beta).
 """
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+
+_TRACE = bool(os.environ.get("EMPO_TRACE_CONTINUATION"))
 
 
 class ConvergenceError(RuntimeError):
@@ -207,30 +213,61 @@ class ContinuationOutcome:
     newton_iterations: int
     betas: list = field(default_factory=list)
     message: str = ""
+    fold_beta: float = math.nan
+    rejected: int = 0
+
+
+def scaled_distance(a, b) -> float:
+    """``max_i |a_i - b_i| / max(|b_i|, 1)``: relative for values above 1 in size, absolute below."""
+    if a.shape[0] == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0)))
 
 
 def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=400, project=None,
-                 greedy_from=1e3):
-    """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target``.
+                 greedy_from=1e3, fast=4, slow=8, max_ratio=1.0, jump_floor=1e-6, min_rel_step=1e-6,
+                 distance=scaled_distance):
+    """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target`` without stepping over a fold.
 
     Parameters
     ----------
     solve_at : callable
-        ``(beta, z0) -> NewtonOutcome`` (Newton at fixed beta).
+        ``(beta, z0) -> NewtonOutcome`` (a corrector at fixed beta: Newton, or accelerated sweeps).
     z_start : array
         Start for ``beta = 0``.
     beta_target : float
         Target (``inf`` allowed: the branch is followed to ``greedy_from`` and
-        Newton is then run at ``beta = inf`` from there).
+        the corrector is then run at ``beta = inf`` from there).
     project : callable, optional
         Applied to a secant prediction to keep it admissible; if it returns
         ``None`` the previous point is used as predictor.
+    fast, slow : int
+        The step doubles after a corrector needing at most ``fast`` iterations
+        and halves after one needing at least ``slow``.
+    max_ratio, jump_floor : float
+        Branch check.  A step is accepted only if the corrector ends near the
+        secant predictor: ``distance(z, pred) <= max(max_ratio * distance(pred,
+        z_prev), jump_floor)``.  On a smooth branch the secant error is of second
+        order in the step, so a short enough step always passes; a corrector
+        that lands on another sheet of fixed points (past a fold, where the
+        branch from ``beta = 0`` has no continuation) ends an O(1) distance from
+        the predictor and the step is rejected and shortened.  The first step
+        from ``beta = 0`` (no secant yet) is not checked: it is short
+        (``first_step``) and starts from the unique fixed point at ``beta = 0``.
+        A later step whose secant was not admissible is checked against twice
+        the previous step's length.
+    min_rel_step : float
+        When the step falls below ``min_rel_step * max(1, beta)`` the
+        continuation stops: the branch cannot be continued (a fold, or a
+        singular point) between the last accepted beta and that beta plus the
+        last step tried; ``fold_beta`` reports the last accepted beta.
 
     Returns
     -------
     ContinuationOutcome
         ``betas`` lists the accepted beta values; on failure ``beta`` is the
-        last one reached and ``z`` its solution.
+        last one reached and ``z`` its solution; ``rejected`` counts the steps
+        the branch check refused.
     """
     total_newton = 0
     out = solve_at(0.0, z_start)
@@ -245,12 +282,16 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
     step = min(first_step, finite_target) if finite_target > 0 else 0.0
     beta = 0.0
     n_steps = 0
+    rejected = 0
     while beta < finite_target:
         n_steps += 1
         if n_steps > max_steps:
             return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                       f"continuation step limit ({max_steps}) reached at beta = {beta:g}")
+                                       f"continuation step limit ({max_steps}) reached at beta = {beta:g}",
+                                       rejected=rejected)
         nxt = min(finite_target, beta + step)
+        if finite_target - nxt < 0.5 * step:  # a short last step costs a whole corrector: stretch this one
+            nxt = finite_target
         z0 = pts[-1]
         if len(pts) >= 2 and betas[-1] > betas[-2]:
             pred = pts[-1] + (pts[-1] - pts[-2]) * ((nxt - betas[-1]) / (betas[-1] - betas[-2]))
@@ -263,23 +304,45 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
         if not out.converged and z0 is not pts[-1]:
             out = solve_at(nxt, pts[-1])
             total_newton += out.iterations
+        why = out.message
         if out.converged:
-            beta = nxt
-            betas.append(beta)
-            pts.append(out.z)
-            if len(pts) > 2:
-                pts.pop(0)
-            last = out
-            if out.iterations <= 4:
-                step *= 2.0
-            elif out.iterations >= 8:
+            if z0 is pts[-1]:
+                jump, allowed = 0.0, math.inf
+                if len(pts) >= 2:  # no admissible secant: compare with the last accepted step's length
+                    jump, allowed = distance(out.z, pts[-1]), max(2.0 * distance(pts[-1], pts[-2]), jump_floor)
+            else:
+                jump, allowed = distance(out.z, z0), max(max_ratio * distance(z0, pts[-1]), jump_floor)
+            if _TRACE:
+                print(f"continuation: beta {nxt:.6g} iters {out.iterations} jump {jump:.3g} allowed {allowed:.3g}")
+            if jump > allowed:
+                rejected += 1
+                why = (f"the corrector at beta = {nxt:g} ended {jump:.3g} from the predictor (allowed "
+                       f"{allowed:.3g}): another sheet of fixed points")
                 step *= 0.5
-        else:
-            step *= 0.25
-            if step < 1e-7 * max(1.0, beta):
-                return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                           f"continuation stalled at beta = {beta:g} (possible fold: "
-                                           f"the branch from beta = 0 turns back): {out.message}")
+                if step < min_rel_step * max(1.0, beta):
+                    return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                               f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
+                                               f"continued past beta = {beta:.6g} (steps down to {2.0 * step:.2g} "
+                                               f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
+                continue
+            else:
+                beta = nxt
+                betas.append(beta)
+                pts.append(out.z)
+                if len(pts) > 2:
+                    pts.pop(0)
+                last = out
+                if out.iterations <= fast:
+                    step *= 2.0
+                elif out.iterations >= slow:
+                    step *= 0.5
+                continue
+        step *= 0.25
+        if step < min_rel_step * max(1.0, beta):
+            return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                       f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
+                                       f"continued past beta = {beta:.6g} (steps down to {4.0 * step:.2g} "
+                                       f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
     if not math.isfinite(beta_target):
         out = solve_at(math.inf, pts[-1])
         total_newton += out.iterations
@@ -291,5 +354,5 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
                                        f"of the branch as beta grows can mix near-tied actions); use a large "
                                        f"finite beta instead")
         betas.append(math.inf)
-        return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas)
-    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas)
+        return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas, rejected=rejected)
+    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas, rejected=rejected)
