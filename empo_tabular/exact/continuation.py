@@ -226,7 +226,7 @@ def scaled_distance(a, b) -> float:
 
 def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=400, project=None,
                  greedy_from=1e3, fast=4, slow=8, max_ratio=1.0, jump_floor=1e-6, min_rel_step=1e-6,
-                 distance=scaled_distance):
+                 distance=scaled_distance, index=None):
     """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target`` without stepping over a fold.
 
     Parameters
@@ -256,6 +256,12 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
         (``first_step``) and starts from the unique fixed point at ``beta = 0``.
         A later step whose secant was not admissible is checked against twice
         the previous step's length.
+    index : callable, optional
+        ``(z, beta) -> +1, -1, 0 or None``: the sign of ``det(I - J)`` (see
+        :mod:`.branch`; None: not computed).  A step is accepted only if the
+        sign equals the one at ``beta = 0``: it changes only where a real
+        eigenvalue of ``J`` crosses 1 (a fold), and on the middle sheet of a
+        fold pair, which lies close to the branch near the fold.
     min_rel_step : float
         When the step falls below ``min_rel_step * max(1, beta)`` the
         continuation stops: the branch cannot be continued (a fold, or a
@@ -278,6 +284,7 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
     betas = [0.0]
     pts = [out.z]
     last = out
+    sign0 = index(out.z, 0.0) if index is not None else None
     finite_target = beta_target if math.isfinite(beta_target) else max(greedy_from, 0.0)
     step = min(first_step, finite_target) if finite_target > 0 else 0.0
     beta = 0.0
@@ -314,10 +321,13 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
                 jump, allowed = distance(out.z, z0), max(max_ratio * distance(z0, pts[-1]), jump_floor)
             if _TRACE:
                 print(f"continuation: beta {nxt:.6g} iters {out.iterations} jump {jump:.3g} allowed {allowed:.3g}")
-            if jump > allowed:
+            sign = index(out.z, nxt) if index is not None and sign0 and jump <= allowed else None
+            if jump > allowed or (sign is not None and sign != sign0):
                 rejected += 1
                 why = (f"the corrector at beta = {nxt:g} ended {jump:.3g} from the predictor (allowed "
-                       f"{allowed:.3g}): another sheet of fixed points")
+                       f"{allowed:.3g}): another sheet of fixed points" if jump > allowed else
+                       f"det(I - J) changed sign between beta = {beta:g} and {nxt:g}: a fold lies between, or "
+                       f"the corrector landed on the fold's middle sheet")
                 step *= 0.5
                 if step < min_rel_step * max(1.0, beta):
                     return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,

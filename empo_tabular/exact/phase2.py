@@ -18,6 +18,7 @@ from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
 from .sweeps import solve_sweeps
+from .branch import SIGN_MAX_UNKNOWNS, branch_index
 from .system import (NewtonSystem, Phase2Solution, check_phase2_inputs, newton_at_beta, param_args,
                      phase2_residuals, raise_status, world_args)
 
@@ -141,11 +142,15 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
             sol.set_outcome(True, f"{sol.method}: residual {sol.residual:.3g} <= {tol * 10:g} after "
                                   f"{sol.iterations} iterations")
         else:
-            fold = (f"the branch from beta_r = 0 ends at a fold at beta_r = {sol.fold_beta:.6g} < "
-                    f"{params.beta_r:g}; " if sol.fold_beta == sol.fold_beta else "")
-            msg = (f"Phase 2 {sol.method} did not converge: {fold}residual {sol.residual:.3g} (tol {tol:g}) after "
-                   f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
-                   f"{params.beta_r:g}. {sol.message}")
+            if sol.fold_beta == sol.fold_beta:
+                msg = (f"Phase 2 {sol.method}: the branch of fixed points continued from beta_r = 0 ends at a fold "
+                       f"at beta_r = {sol.fold_beta:.6g}, below the requested {params.beta_r:g}; no point of that "
+                       f"branch exists there (other fixed points may; none is returned). The partial result is "
+                       f"the branch point at beta_r = {sol.fold_beta:.6g}. {sol.message}")
+            else:
+                msg = (f"Phase 2 {sol.method} did not converge: residual {sol.residual:.3g} (tol {tol:g}) after "
+                       f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
+                       f"{params.beta_r:g}. {sol.message}")
             sol.set_outcome(False, msg)
             if strict:
                 raise ConvergenceError(msg, partial=sol)
@@ -185,7 +190,8 @@ def _backward_sweep(world, prior, params, fp16, parallel):
 def _solve_newton(world, prior, params, tol):
     system = NewtonSystem(world, prior, params)
     solve_at = newton_at_beta(system, tol, polish_at=params.beta_r)
-    out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
+    index = (lambda z, beta: branch_index(system, z, beta)) if system.n <= SIGN_MAX_UNKNOWNS else None
+    out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project, index=index)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta)
     Q = np.where(world.terminal[:, None], np.nan, Q)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._kernels import phase2 as _k2
 from .anderson import anderson
+from .branch import rightmost_eigenvalue
 from .continuation import InvalidIterate, continuation
 from .system import Phase2Solution, param_args, world_args
 
@@ -109,10 +110,26 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
         x = sm.at(out.beta)(out.z)
     except InvalidIterate:
         x = out.z
+    del x
     VE = sm.VE.copy()
     VE[world.terminal] = 0.0
     Q = np.where(sm.live[:, None], sm.Q, np.nan)
-    del x
+    converged, message = out.converged, out.message
+    if converged and math.isfinite(out.beta):
+        # the branch test at the returned point: no eigenvalue of the sweep map's Jacobian with real part
+        # above 1, hence det(I - J) > 0 as on the branch from beta_r = 0 (see .branch)
+        g = sm.at(out.beta)
+        x0 = out.z
+        gx0 = g(x0)
+        lam = rightmost_eigenvalue(g, x0, gx0, tol=1e-3, ncv=12)  # cheap first (measured: ~45 sweeps)
+        if lam is not None and abs(lam.real - 1.0) < 1e-2:  # close to 1: decide with a tight tolerance
+            lam = rightmost_eigenvalue(g, x0, gx0, tol=1e-9, ncv=20, maxiter=1000)
+        g(x0)  # leave the state arrays at the returned point
+        if lam is None or lam.real >= 1.0 - 1e-6:
+            converged = False
+            message = ("branch test failed: " + ("ARPACK did not converge" if lam is None else
+                       f"the sweep map's Jacobian has the eigenvalue {lam:.6g} (real part >= 1)") +
+                       "; the point may lie on a fold's middle sheet, not on the branch from beta_r = 0")
     return Phase2Solution(Q, sm.PI.copy(), VE, sm.X.copy(), sm.U.copy(), sm.V.copy(), world.terminal.copy(),
                           params=params, method="anderson_continuation", iterations=sm.sweeps, residual=out.residual,
-                          converged=out.converged, betas=out.betas, message=out.message, fold_beta=out.fold_beta)
+                          converged=converged, betas=out.betas, message=message, fold_beta=out.fold_beta)
