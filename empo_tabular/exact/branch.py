@@ -63,7 +63,8 @@ def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20
     """The eigenvalue of largest real part of the Jacobian of ``gmap`` at its fixed point ``x`` (ARPACK).
 
     Jacobian-vector products by forward differences ``(gmap(x + h v) - gx) / h`` with ``h = eps * max(1, |x|)``
-    (one map evaluation each).  Returns a complex number, or None when ARPACK does not converge.
+    (one map evaluation each); up to 50 unknowns the Jacobian is formed densely from ``n`` of them.
+    Returns a complex number, or None when ARPACK does not converge.
     """
     n = x.shape[0]
     h = eps * max(1.0, float(np.max(np.abs(x))))
@@ -75,7 +76,7 @@ def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20
             return np.zeros(n)
         return (gmap(x + (h / nv) * v) - gx) * (nv / h)
 
-    if n <= 2:
+    if n <= 50:  # dense by n map evaluations (ARPACK needs ncv < n)
         J = np.column_stack([matvec(e) for e in np.eye(n)])
         lam = np.linalg.eigvals(J)
         return complex(lam[np.argmax(lam.real)])

@@ -104,6 +104,7 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     check_scalar_range(float(tol), "tol", low=0.0, low_open=True)
     n_unknowns = world.n_states * (world.n_ar + world.n_humans * world.n_goals + 1)
     fallback = None
+    note = ""
     if method == "auto":
         if world.is_acyclic:
             method = "backward_sweep"
@@ -125,7 +126,7 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
             why = sol.message or f"residual {sol.residual:.3g}"
             sol = _solve_newton(world, prior, params, tol) if fallback == "newton" else \
                 solve_picard(world, prior, params, tol, max_sweeps, progress)
-            sol.message = f"{sol.message} (after anderson_continuation failed: {why})".strip()
+            note = f" (after anderson_continuation failed: {why})"
     elif method == "newton":
         sol = _solve_newton(world, prior, params, tol)
     else:
@@ -140,17 +141,17 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         ok = sol.converged and sol.residual <= tol * 10
         if ok:
             sol.set_outcome(True, f"{sol.method}: residual {sol.residual:.3g} <= {tol * 10:g} after "
-                                  f"{sol.iterations} iterations")
+                                  f"{sol.iterations} iterations{note}")
         else:
             if sol.fold_beta == sol.fold_beta:
                 msg = (f"Phase 2 {sol.method}: the branch of fixed points continued from beta_r = 0 ends at a fold "
                        f"at beta_r = {sol.fold_beta:.6g}, below the requested {params.beta_r:g}; no point of that "
                        f"branch exists there (other fixed points may; none is returned). The partial result is "
-                       f"the branch point at beta_r = {sol.fold_beta:.6g}. {sol.message}")
+                       f"the branch point at beta_r = {sol.fold_beta:.6g}. {sol.message}{note}")
             else:
                 msg = (f"Phase 2 {sol.method} did not converge: residual {sol.residual:.3g} (tol {tol:g}) after "
                        f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
-                       f"{params.beta_r:g}. {sol.message}")
+                       f"{params.beta_r:g}. {sol.message}{note}")
             sol.set_outcome(False, msg)
             if strict:
                 raise ConvergenceError(msg, partial=sol)

@@ -19,9 +19,9 @@ import numpy as np
 
 from .._kernels import phase2 as _k2
 from .anderson import anderson
-from .branch import rightmost_eigenvalue
+from .branch import SIGN_MAX_UNKNOWNS, branch_index, rightmost_eigenvalue
 from .continuation import InvalidIterate, continuation
-from .system import Phase2Solution, param_args, world_args
+from .system import NewtonSystem, Phase2Solution, param_args, world_args
 
 HISTORY = 8
 #: Anderson's stopping tolerance at the intermediate beta_r values of the continuation: they only need to be
@@ -126,10 +126,18 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
             lam = rightmost_eigenvalue(g, x0, gx0, tol=1e-9, ncv=20, maxiter=1000)
         g(x0)  # leave the state arrays at the returned point
         if lam is None or lam.real >= 1.0 - 1e-6:
-            converged = False
-            message = ("branch test failed: " + ("ARPACK did not converge" if lam is None else
-                       f"the sweep map's Jacobian has the eigenvalue {lam:.6g} (real part >= 1)") +
-                       "; the point may lie on a fold's middle sheet, not on the branch from beta_r = 0")
+            # inconclusive (a pair of real eigenvalues above 1 keeps det(I - J) > 0): the sign itself, by LU
+            system = NewtonSystem(world, prior, params)
+            sign = None
+            if system.n <= SIGN_MAX_UNKNOWNS:
+                z = np.concatenate([np.where(sm.live[:, None], sm.Q, -1.0).ravel(), sm.VE.ravel(), sm.V])
+                sign = branch_index(system, z, out.beta)
+            if sign != 1:
+                converged = False
+                message = ("branch test failed: " + ("ARPACK did not converge" if lam is None else
+                           f"the sweep map's Jacobian has the eigenvalue {lam:.6g} (real part >= 1)") +
+                           ("" if sign is None else f" and det(I - J) {'= 0' if sign == 0 else '< 0'}") +
+                           "; the point may lie on a fold's middle sheet, not on the branch from beta_r = 0")
     return Phase2Solution(Q, sm.PI.copy(), VE, sm.X.copy(), sm.U.copy(), sm.V.copy(), world.terminal.copy(),
                           params=params, method="anderson_continuation", iterations=sm.sweeps, residual=out.residual,
                           converged=converged, betas=out.betas, message=message, fold_beta=out.fold_beta)
