@@ -235,7 +235,7 @@ class ContinuationOutcome:
     newton_iterations: int
     betas: list = field(default_factory=list)
     message: str = ""
-    fold_beta: float = math.nan
+    fold_beta: float | None = None
     rejected: int = 0
 
 

@@ -143,7 +143,7 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
             sol.set_outcome(True, f"{sol.method}: residual {sol.residual:.3g} <= {tol * 10:g} after "
                                   f"{sol.iterations} iterations{note}")
         else:
-            if sol.fold_beta == sol.fold_beta:
+            if sol.fold_beta is not None:
                 msg = (f"Phase 2 {sol.method}: the branch of fixed points continued from beta_r = 0 ends at a fold "
                        f"at beta_r = {sol.fold_beta:.6g}, below the requested {params.beta_r:g}; no point of that "
                        f"branch exists there (other fixed points may; none is returned). The partial result is "

@@ -57,7 +57,7 @@ class Phase2Solution(SolverResult):
     iterations : int  sweeps (backward sweep / Picard) or Newton iterations in total.
     residual : float  sup-norm residual of all equations (see :func:`phase2_residuals`).
     fold_beta : float the beta_r at which continuation found the branch from beta_r = 0 to end (a fold);
-        NaN when the continuation met no fold on its way (or none was run: acyclic worlds).
+        None when the continuation met no fold on its way (or none was run: acyclic worlds).
     """
 
     Q_r: np.ndarray
@@ -71,7 +71,7 @@ class Phase2Solution(SolverResult):
     method: str = "backward_sweep"
     residuals: dict = field(default_factory=dict)
     betas: list = field(default_factory=list)
-    fold_beta: float = math.nan
+    fold_beta: float | None = None
 
     FIELDS = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r", "V_r")
 
