@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 import empo_tabular as et
 from empo_tabular.exact.branch import det_sign, permutation_sign, rightmost_eigenvalue
-from empo_tabular.exact.continuation import continuation, newton
+from empo_tabular.exact.continuation import NewtonOutcome, continuation, newton
 from empo_tabular.exact.system import NewtonSystem, newton_at_beta
 
 BETA_FOLD = 5.0
@@ -34,6 +34,20 @@ def test_scalar_fold_is_found_and_not_stepped_over():
     assert abs(out.fold_beta - BETA_FOLD) < 1e-3
     assert out.z[0] > 0.0 and abs(out.z[0] - math.sqrt(BETA_FOLD - out.beta)) < 1e-9
     assert f"fold at beta = {out.fold_beta:.6g}" in out.message
+
+
+def jumping_solve_at(beta, z0):
+    """A corrector that, past the fold of z = sqrt(BETA_FOLD - beta), converges to the far sheet z = -10
+    (as a fast fixed-point method may): continuation must refuse that step, not return -10."""
+    z = math.sqrt(BETA_FOLD - beta) if beta <= BETA_FOLD else -10.0
+    return NewtonOutcome(np.array([z]), 0.0, 3, True)
+
+
+def test_a_corrector_landing_on_another_sheet_is_rejected():
+    out = continuation(jumping_solve_at, np.array([math.sqrt(BETA_FOLD)]), 8.0)
+    assert not out.converged and out.z[0] > 0.0
+    assert abs(out.fold_beta - BETA_FOLD) < 1e-3
+    assert "another sheet" in out.message
 
 
 def test_scalar_branch_below_the_fold_is_followed():
