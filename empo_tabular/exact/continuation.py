@@ -46,9 +46,12 @@ class LinearSolver:
     * Above: Krylov only, decided from the size before anything is factorised: row-scaled BiCGSTAB (each
       row divided by its largest entry, which evens out the scales of the Q_r, V_h^e and V_r blocks), then
       GMRES preconditioned by an incomplete LU with bounded fill (``spilu``).  Before, a failing BiCGSTAB
-      fell through to a full LU up to 200k unknowns, and on random graphs its fill is catastrophic: a
-      Phase 1 solve of the 10^5-state benchmark family at seed 7 (exactly 200k unknowns) ran for over 12
-      minutes.  An unsolvable system raises ``RuntimeError`` (Newton then reports a failed step).
+      fell through to a full LU up to 200k unknowns, whose fill on random graphs is catastrophic; memory
+      is now bounded (measured: the Phase 1 Newton solve of the 10^5-state benchmark family at seed 7,
+      exactly 200k unknowns, stayed at 0.42 GB), but that solve is still slow (not finished after
+      several CPU minutes): the Krylov solves themselves struggle there.  The default solvers of cyclic
+      worlds (:mod:`.sweeps`, Phase 1 sweeps) factorise nothing.  An unsolvable system raises
+      ``RuntimeError`` (Newton then reports a failed step).
 
     A Krylov answer is accepted when its true relative residual ``max |A x - b| / max |b|`` is at most
     ``accept``: Newton steps may be inexact (the nonlinear residual is checked after every step), and near
