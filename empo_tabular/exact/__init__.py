@@ -3,9 +3,13 @@
 phase1        solve_phase1, HumanPrior                       equations (1)-(3)
 system        Phase2Solution, phase2_residuals, NewtonSystem, jacobian_blocks
               (the Phase 2 equations as a system: what solvers and the analyzer share)
-phase2        solve_phase2: backward sweep, Newton continuation, Picard continuation
+phase2        solve_phase2: backward sweep; on cyclic worlds Anderson sweeps (default), Newton, Picard
+sweeps        Phase 2 by Anderson-accelerated Gauss-Seidel sweeps along the branch from beta_r = 0
+anderson      Anderson acceleration of a fixed-point map (type II, restarts)
+branch        which branch a fixed point is on: sign of det(I - J), rightmost eigenvalue by ARPACK
 picard        damped Gauss-Seidel sweeps along a beta_r schedule
-continuation  Newton's method, branch continuation in beta_r, linear solves, ConvergenceError
+continuation  Newton's method, branch continuation in beta_r (never over a fold), linear solves,
+              ConvergenceError
 parallel      when the level-parallel sweeps use all threads
 """
 from .continuation import ConvergenceError

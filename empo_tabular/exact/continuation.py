@@ -1,4 +1,4 @@
-"""Newton's method with backtracking, and natural-parameter continuation in beta.
+"""Newton's method with backtracking, and natural-parameter continuation in beta that never steps over a fold.
 
 Both phases' stationary (cyclic) solvers reduce to a fixed point ``z = G(z)``
 whose Jacobian ``J = dG/dz`` is sparse and available analytically.  Newton
@@ -7,17 +7,23 @@ backtracks until the scaled residual decreases.  Continuation follows the
 solution branch from ``beta = 0`` (where both maps have a unique fixed point)
 to the requested ``beta``, growing the step while Newton converges quickly
 and shrinking it when it does not; a secant predictor extrapolates from the
-last two accepted points.
+last two accepted points, and a step is accepted only when the corrector ends
+near the predictor (a corrector that lands on another sheet of fixed points is
+rejected and the step shortened, so a fold ends the continuation with its beta).
 """
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+
+_TRACE = bool(os.environ.get("EMPO_TRACE_CONTINUATION"))
 
 
 class ConvergenceError(RuntimeError):
@@ -32,38 +38,41 @@ class ConvergenceError(RuntimeError):
 
 
 class LinearSolver:
-    """Sparse solves for the Newton steps of one continuation, remembering what works.
+    """Sparse solves for the Newton steps of one continuation; no full LU above ``direct_below`` unknowns.
 
-    Systems with at most ``direct_below`` unknowns use a sparse LU
-    factorisation.  Larger ones are first row-scaled (each row divided by its
-    largest entry, which evens out the scales of the Q_r, V_h^e and V_r
-    blocks) and tried with BiCGSTAB (at most ``krylov_maxiter`` iterations).
-    A Krylov answer is accepted when its true relative residual
-    ``max |A x - b| / max |b|`` is at most ``accept``: Newton steps may be
-    inexact (the nonlinear residual is checked after every step), and near
-    convergence the right-hand side is so small that rounding alone limits
-    the attainable relative accuracy.  After two failures in a row LU is
-    preferred for the rest of the continuation.  LU fill-in is catastrophic
-    on random graphs, where BiCGSTAB shines; on gridworlds LU is cheap and
-    robust when BiCGSTAB struggles (e.g. large xi).  ``last_method`` records
-    the method of the last solve.  A small system whose LU factors hold more
-    than ``max_fill`` times the matrix's nonzeros (random graphs) switches the
-    solver to Krylov-first as well: the decision depends on the sparsity
-    structure only, so the same inputs always take the same path.  Above
-    ``lu_max`` unknowns an LU is a last resort: a Krylov answer with relative
-    residual up to ``loose_accept`` is returned as an inexact Newton step
-    (Newton checks the nonlinear residual after every step anyway).
+    * At most ``direct_below`` unknowns: sparse LU (``splu``), whose cost is bounded at that size (measured:
+      about 2 s for a 5,000-unknown random-graph Newton matrix with fill 111).  If its factors hold more
+      than ``max_fill`` times the matrix's nonzeros (random graphs), the continuation goes Krylov-first.
+    * Above: Krylov only, decided from the size before anything is factorised: row-scaled BiCGSTAB (each
+      row divided by its largest entry, which evens out the scales of the Q_r, V_h^e and V_r blocks), then
+      GMRES preconditioned by an incomplete LU with bounded fill (``spilu``).  Before, a failing BiCGSTAB
+      fell through to a full LU up to 200k unknowns, whose fill on random graphs is catastrophic; memory
+      is now bounded (measured: the Phase 1 Newton solve of the 10^5-state benchmark family at seed 7,
+      exactly 200k unknowns, stayed at 0.42 GB), but that solve is still slow (not finished after
+      several CPU minutes): the Krylov solves themselves struggle there.  The default solvers of cyclic
+      worlds (:mod:`.sweeps`, Phase 1 sweeps) factorise nothing.  An unsolvable system raises
+      ``RuntimeError`` (Newton then reports a failed step).
+
+    A Krylov answer is accepted when its true relative residual ``max |A x - b| / max |b|`` is at most
+    ``accept``: Newton steps may be inexact (the nonlinear residual is checked after every step), and near
+    convergence the right-hand side is so small that rounding alone limits the attainable relative
+    accuracy.  Above ``direct_below`` a Krylov answer with relative residual up to ``loose_accept`` is
+    accepted as an inexact Newton step.  ``last_method`` records the method of the last solve.
     """
 
     def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, krylov_maxiter=1000, max_fill=20.0,
-                 lu_max=200_000, loose_accept=1e-3):
+                 loose_accept=1e-3):
         self.rtol, self.accept = rtol, accept
         self.direct_below, self.krylov_maxiter = direct_below, krylov_maxiter
         self.max_fill = max_fill
-        self.lu_max, self.loose_accept = lu_max, loose_accept
-        self.failures = 0
+        self.loose_accept = loose_accept
+        self.lu_ok = None  # decided at the first solve, from the pattern
         self.krylov_first = False
         self.last_method = ""
+
+    def _decide(self, A):
+        self.lu_ok = A.shape[0] <= self.direct_below
+        self.krylov_first = not self.lu_ok
 
     def solve(self, A, b, fallback=True):
         """Solve ``A x = b``; with ``fallback=False`` return None instead of falling back to LU."""
@@ -72,34 +81,56 @@ class LinearSolver:
         if bnorm == 0.0:
             self.last_method = "trivial"
             return np.zeros(n)
-        if (n > self.direct_below or self.krylov_first) and self.failures < 2:
-            A = A.tocsr()
+        A = A.tocsr()
+        if self.lu_ok is None:
+            self._decide(A)
+        if self.krylov_first:
             scale = 1.0 / np.maximum(abs(A).max(axis=1).toarray().ravel(), 1e-300)
             As = sp.diags(scale) @ A
             with np.errstate(all="ignore"):
                 x, _ = spla.bicgstab(As, scale * b, rtol=self.rtol, atol=0.0, maxiter=self.krylov_maxiter)
             rel = float(np.max(np.abs(A @ x - b))) / bnorm if np.all(np.isfinite(x)) else math.inf
             if rel <= self.accept:
-                self.failures = 0
                 self.last_method = "bicgstab"
-                return x
-            if n > self.lu_max and rel <= self.loose_accept:
-                self.last_method = "bicgstab_inexact"
                 return x
             if not fallback:
                 return None
-            self.failures += 1
+            best, best_rel, how = x, rel, "bicgstab_inexact"
+            if not self.lu_ok:
+                x2, rel2 = self._ilu_gmres(As, scale * b, A, b, bnorm)
+                if rel2 < best_rel:
+                    best, best_rel, how = x2, rel2, "ilu_gmres"
+                if best_rel <= self.accept:
+                    self.last_method = how
+                    return best
+                if best_rel <= self.loose_accept:
+                    self.last_method = how + ("" if how.endswith("inexact") else "_inexact")
+                    return best
+                raise RuntimeError(f"no Krylov solver reached relative residual {self.loose_accept:g} "
+                                   f"(best {best_rel:.3g}); no LU above {self.direct_below} unknowns")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            Ac = A.tocsc()
-            lu = spla.splu(Ac)
+            lu = spla.splu(A.tocsc())
             x = lu.solve(b)
-        if not self.krylov_first and lu.L.nnz + lu.U.nnz > self.max_fill * max(Ac.nnz, 1):
-            self.krylov_first, self.failures = True, 0  # catastrophic fill-in: Krylov from now on
+        if not self.krylov_first and lu.L.nnz + lu.U.nnz > self.max_fill * max(A.nnz, 1):
+            self.krylov_first = True  # catastrophic fill-in (random graphs): Krylov first from now on
         if not np.all(np.isfinite(x)):
             raise RuntimeError("sparse LU produced a non-finite solution (singular matrix)")
         self.last_method = "splu"
         return x
+
+    def _ilu_gmres(self, As, bs, A, b, bnorm):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ilu = spla.spilu(As.tocsc(), drop_tol=1e-5, fill_factor=10.0)
+            M = spla.LinearOperator(As.shape, ilu.solve)
+            with np.errstate(all="ignore"):
+                x, _ = spla.gmres(As, bs, M=M, rtol=self.rtol, atol=0.0, restart=50, maxiter=20)
+        except RuntimeError:
+            return None, math.inf
+        rel = float(np.max(np.abs(A @ x - b))) / bnorm if np.all(np.isfinite(x)) else math.inf
+        return x, rel
 
 
 def solve_linear(A, b, **options):
@@ -207,30 +238,67 @@ class ContinuationOutcome:
     newton_iterations: int
     betas: list = field(default_factory=list)
     message: str = ""
+    fold_beta: float | None = None
+    rejected: int = 0
+
+
+def scaled_distance(a, b) -> float:
+    """``max_i |a_i - b_i| / max(|b_i|, 1)``: relative for values above 1 in size, absolute below."""
+    if a.shape[0] == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0)))
 
 
 def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=400, project=None,
-                 greedy_from=1e3):
-    """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target``.
+                 greedy_from=1e3, fast=4, slow=8, max_ratio=1.0, jump_floor=1e-6, min_rel_step=1e-6,
+                 distance=scaled_distance, index=None):
+    """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target`` without stepping over a fold.
 
     Parameters
     ----------
     solve_at : callable
-        ``(beta, z0) -> NewtonOutcome`` (Newton at fixed beta).
+        ``(beta, z0) -> NewtonOutcome`` (a corrector at fixed beta: Newton, or accelerated sweeps).
     z_start : array
         Start for ``beta = 0``.
     beta_target : float
         Target (``inf`` allowed: the branch is followed to ``greedy_from`` and
-        Newton is then run at ``beta = inf`` from there).
+        the corrector is then run at ``beta = inf`` from there).
     project : callable, optional
         Applied to a secant prediction to keep it admissible; if it returns
         ``None`` the previous point is used as predictor.
+    fast, slow : int
+        The step doubles after a corrector needing at most ``fast`` iterations
+        and halves after one needing at least ``slow``.
+    max_ratio, jump_floor : float
+        Branch check.  A step is accepted only if the corrector ends near the
+        secant predictor: ``distance(z, pred) <= max(max_ratio * distance(pred,
+        z_prev), jump_floor)``.  On a smooth branch the secant error is of second
+        order in the step, so a short enough step always passes; a corrector
+        that lands on another sheet of fixed points (past a fold, where the
+        branch from ``beta = 0`` has no continuation) ends an O(1) distance from
+        the predictor and the step is rejected and shortened.  The first step
+        from ``beta = 0`` (no secant yet) is not checked: it is short
+        (``first_step``) and starts from the unique fixed point at ``beta = 0``.
+        A later step whose secant was not admissible is checked against twice
+        the previous step's length.
+    index : callable, optional
+        ``(z, beta) -> +1, -1, 0 or None``: the sign of ``det(I - J)`` (see
+        :mod:`.branch`; None: not computed).  A step is accepted only if the
+        sign equals the one at ``beta = 0``: it changes only where a real
+        eigenvalue of ``J`` crosses 1 (a fold), and on the middle sheet of a
+        fold pair, which lies close to the branch near the fold.
+    min_rel_step : float
+        When the step falls below ``min_rel_step * max(1, beta)`` the
+        continuation stops: the branch cannot be continued (a fold, or a
+        singular point) between the last accepted beta and that beta plus the
+        last step tried; ``fold_beta`` reports the last accepted beta.
 
     Returns
     -------
     ContinuationOutcome
         ``betas`` lists the accepted beta values; on failure ``beta`` is the
-        last one reached and ``z`` its solution.
+        last one reached and ``z`` its solution; ``rejected`` counts the steps
+        the branch check refused.
     """
     total_newton = 0
     out = solve_at(0.0, z_start)
@@ -241,16 +309,21 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
     betas = [0.0]
     pts = [out.z]
     last = out
+    sign0 = index(out.z, 0.0) if index is not None else None
     finite_target = beta_target if math.isfinite(beta_target) else max(greedy_from, 0.0)
     step = min(first_step, finite_target) if finite_target > 0 else 0.0
     beta = 0.0
     n_steps = 0
+    rejected = 0
     while beta < finite_target:
         n_steps += 1
         if n_steps > max_steps:
             return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                       f"continuation step limit ({max_steps}) reached at beta = {beta:g}")
+                                       f"continuation step limit ({max_steps}) reached at beta = {beta:g}",
+                                       rejected=rejected)
         nxt = min(finite_target, beta + step)
+        if finite_target - nxt < 0.5 * step:  # a short last step costs a whole corrector: stretch this one
+            nxt = finite_target
         z0 = pts[-1]
         if len(pts) >= 2 and betas[-1] > betas[-2]:
             pred = pts[-1] + (pts[-1] - pts[-2]) * ((nxt - betas[-1]) / (betas[-1] - betas[-2]))
@@ -263,23 +336,48 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
         if not out.converged and z0 is not pts[-1]:
             out = solve_at(nxt, pts[-1])
             total_newton += out.iterations
+        why = out.message
         if out.converged:
-            beta = nxt
-            betas.append(beta)
-            pts.append(out.z)
-            if len(pts) > 2:
-                pts.pop(0)
-            last = out
-            if out.iterations <= 4:
-                step *= 2.0
-            elif out.iterations >= 8:
+            if z0 is pts[-1]:
+                jump, allowed = 0.0, math.inf
+                if len(pts) >= 2:  # no admissible secant: compare with the last accepted step's length
+                    jump, allowed = distance(out.z, pts[-1]), max(2.0 * distance(pts[-1], pts[-2]), jump_floor)
+            else:
+                jump, allowed = distance(out.z, z0), max(max_ratio * distance(z0, pts[-1]), jump_floor)
+            if _TRACE:
+                print(f"continuation: beta {nxt:.6g} iters {out.iterations} jump {jump:.3g} allowed {allowed:.3g}")
+            sign = index(out.z, nxt) if index is not None and sign0 and jump <= allowed else None
+            if jump > allowed or (sign is not None and sign != sign0):
+                rejected += 1
+                why = (f"the corrector at beta = {nxt:g} ended {jump:.3g} from the predictor (allowed "
+                       f"{allowed:.3g}): another sheet of fixed points" if jump > allowed else
+                       f"det(I - J) changed sign between beta = {beta:g} and {nxt:g}: a fold lies between, or "
+                       f"the corrector landed on the fold's middle sheet")
                 step *= 0.5
-        else:
-            step *= 0.25
-            if step < 1e-7 * max(1.0, beta):
-                return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                           f"continuation stalled at beta = {beta:g} (possible fold: "
-                                           f"the branch from beta = 0 turns back): {out.message}")
+                if step < min_rel_step * max(1.0, beta):
+                    return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                               f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
+                                               f"continued past beta = {beta:.6g} (steps down to {2.0 * step:.2g} "
+                                               f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
+                continue
+            else:
+                beta = nxt
+                betas.append(beta)
+                pts.append(out.z)
+                if len(pts) > 2:
+                    pts.pop(0)
+                last = out
+                if out.iterations <= fast:
+                    step *= 2.0
+                elif out.iterations >= slow:
+                    step *= 0.5
+                continue
+        step *= 0.25
+        if step < min_rel_step * max(1.0, beta):
+            return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                       f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
+                                       f"continued past beta = {beta:.6g} (steps down to {4.0 * step:.2g} "
+                                       f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
     if not math.isfinite(beta_target):
         out = solve_at(math.inf, pts[-1])
         total_newton += out.iterations
@@ -291,5 +389,5 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
                                        f"of the branch as beta grows can mix near-tied actions); use a large "
                                        f"finite beta instead")
         betas.append(math.inf)
-        return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas)
-    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas)
+        return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas, rejected=rejected)
+    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas, rejected=rejected)

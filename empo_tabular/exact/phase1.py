@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
+from .anderson import anderson
 from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
@@ -19,6 +21,9 @@ from ..core.numerics import check_numerics
 from ..core.world import TabularWorld
 
 PROFILE_SUM_TOL = 1e-9
+#: Anderson history length and the stopping tolerance at intermediate beta_h values (cyclic worlds)
+SWEEP_HISTORY = 8
+SWEEP_STAGE_TOL = 1e-5
 
 
 @dataclass
@@ -146,9 +151,12 @@ def build_prior_arrays(world: TabularWorld, pi_h: np.ndarray):
     return prof, pfg
 
 
+METHODS = ("auto", "anderson", "newton")
+
+
 def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float64", *, belief=None,
                  optimistic: bool = False, tol: float = 1e-12, strict: bool = True,
-                 parallel="auto") -> HumanPrior:
+                 parallel="auto", method: str = "auto") -> HumanPrior:
     """Compute the human policy prior of equations (1)-(3).
 
     For a non-terminal state ``s``, human ``h`` and goal ``g`` not achieved at ``s``::
@@ -186,6 +194,12 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     parallel : {"auto", True, False}
         Acyclic worlds: process the states of one height on all Numba
         threads ("auto": from 1000 states on).  Bit-identical results.
+    method : {"auto", "anderson", "newton"}
+        Cyclic worlds only (acyclic ones are always solved by one backward
+        sweep).  ``anderson``: Anderson-accelerated Gauss-Seidel sweeps along
+        the branch from ``beta_h = 0``; ``newton``: semi-smooth Newton
+        continuation (the previous default); ``auto``: ``anderson``, then
+        ``newton`` if it does not converge or stops at a fold.
 
     Returns
     -------
@@ -194,9 +208,13 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     Notes
     -----
     Acyclic worlds are solved exactly by one sweep in reverse topological
-    order.  Cyclic worlds are solved by semi-smooth Newton (the minimising
-    robot action held fixed in each linearisation) with continuation in
-    ``beta_h`` from 0; the stopping rule is the residual above.
+    order.  Cyclic worlds: continuation in ``beta_h`` from 0 (where the map
+    is a gamma_h-contraction), each step checked against its secant
+    predictor so that it never steps over a fold (the softmax backup is not a
+    non-expansion, so several fixed points can exist); the corrector is
+    Anderson-accelerated in-place sweeps or semi-smooth Newton (the
+    minimising robot action held fixed in each linearisation).  The stopping
+    rule is the residual above.
     """
     if not isinstance(world, TabularWorld):
         raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
@@ -204,6 +222,8 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
         raise TypeError(f"params must be an EmpoParams, got {type(params).__name__}")
     fp16 = check_numerics(numerics)
     check_gamma_one(world, params, ("gamma_h",))
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     b, use_belief = _check_belief(world, belief)
     S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
     t0 = time.perf_counter()
@@ -228,7 +248,17 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
                 "numerics='reference_fp16' emulates the reference's backward induction and needs an acyclic "
                 "world; this world is cyclic (use numerics='float64')"
             )
-        VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
+        VM, PI, info = None, None, None
+        if method in ("auto", "anderson"):
+            VM, PI, info = _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol)
+            if method == "auto" and not info["converged"]:
+                why = info["message"]
+                VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
+                info["message"] = f"{info['message']} (after anderson_continuation failed: {why})"
+        if VM is None:
+            VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
+        elif not info["converged"]:
+            _not_converged(info, tol, strict, (VM, PI))
     prof, pfg = build_prior_arrays(world, PI)
     return HumanPrior(profile=prof, profile_fixed_goal=pfg, pi_h=PI, V_h_m=VM, numerics=numerics,
                       seconds=time.perf_counter() - t0, params=params, world_checksum=world.checksum, **info)
@@ -300,11 +330,61 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
                 converged=out.converged, betas=out.betas, status=0 if out.converged else 1,
                 message=out.message or ("newton_continuation: residual " f"{out.residual:.3g} <= tol {tol:g}"))
     if not out.converged:
-        msg = (f"Phase 1 did not converge on the cyclic world (residual {out.residual:.3g} > tol {tol:g}): "
-               f"{out.message}")
-        if strict:
-            raise ConvergenceError(msg, partial=(VM, PI))
-        import warnings
+        _not_converged(info, tol, strict, (VM, PI))
+    return VM, PI, info
 
-        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+def _not_converged(info, tol, strict, partial):
+    msg = (f"Phase 1 did not converge on the cyclic world (residual {info['residual']:.3g} > tol {tol:g}): "
+           f"{info['message']}")
+    if strict:
+        raise ConvergenceError(msg, partial=partial)
+    warnings.warn(msg, RuntimeWarning, stacklevel=4)
+
+
+def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
+    """Anderson-accelerated in-place sweeps along the branch from beta_h = 0 (see :mod:`.anderson`)."""
+    S, H, G, A = world.n_states, world.n_humans, world.n_goals, world.n_own_actions
+    order = np.arange(S - 1, -1, -1, dtype=np.int64)
+    n = S * H * G
+    PI = np.zeros((S, H, G, A))
+    VM = np.zeros((S, H, G))
+    counter = [0]
+
+    def at(beta):
+        def g(x):
+            VM.reshape(-1)[:] = x
+            _k1.phase1_sweep(order, *args, beta, b, use_belief, False, optimistic, VM, VM, PI)
+            counter[0] += 1
+            out = VM.reshape(-1).copy()
+            if not np.all(np.isfinite(out)):
+                raise InvalidIterate("non-finite V_h^m")
+            return out
+
+        return g
+
+    def project(x):
+        return np.clip(x, 0.0, 1.0) if np.all(np.isfinite(x)) else None
+
+    def solve_at(beta, x0):
+        final = beta == params.beta_h or beta == math.inf
+        return anderson(at(beta), x0, tol=0.01 * tol if final else max(0.1 * tol, SWEEP_STAGE_TOL), m=SWEEP_HISTORY,
+                        max_iter=2000, project=project,
+                        accept=0.1 * tol if final else None)
+
+    out = continuation(solve_at, np.zeros(n), params.beta_h, project=project, fast=30, slow=100,
+                       jump_floor=1e-3)
+    try:
+        at(out.beta)(out.z)  # leave VM, PI at one more sweep from the returned point
+    except InvalidIterate:
+        VM.reshape(-1)[:] = out.z
+    # the stopping rule is the Jacobi residual max |B(V) - V| (as for Newton), measured at the returned V
+    jac = np.empty_like(VM)
+    _k1.phase1_sweep(order, *args, out.beta, b, use_belief, False, optimistic, VM, jac, np.empty_like(PI))
+    residual = float(np.max(np.abs(jac - VM))) if n else 0.0
+    converged = out.converged and residual <= tol
+    msg = out.message or (f"anderson_continuation: residual {residual:.3g} " + ("<=" if converged else ">") +
+                          f" tol {tol:g}")
+    info = dict(method="anderson_continuation", iterations=counter[0], residual=residual,
+                converged=converged, betas=out.betas, status=0 if converged else 1, message=msg)
     return VM, PI, info

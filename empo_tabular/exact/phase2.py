@@ -1,6 +1,7 @@
 """Phase 2 solvers: backward sweep on acyclic worlds, Newton or Picard continuation on cyclic ones."""
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
@@ -16,11 +17,13 @@ from ..core.numerics import check_numerics
 from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
+from .sweeps import solve_sweeps
+from .branch import SIGN_MAX_UNKNOWNS, branch_index
 from .system import (NewtonSystem, Phase2Solution, check_phase2_inputs, newton_at_beta, param_args,
                      phase2_residuals, raise_status, world_args)
 
 
-METHODS = ("auto", "backward_sweep", "newton", "picard")
+METHODS = ("auto", "backward_sweep", "anderson", "newton", "picard")
 NEWTON_MAX_UNKNOWNS = 2_000_000
 
 def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, numerics: str = "float64", *,
@@ -50,10 +53,14 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         ``"reference_fp16"`` (acyclic worlds) stores V_h^e in half precision
         for successor look-ups, as the public reference does; X_h uses the
         unrounded current value.
-    method : {"auto", "backward_sweep", "newton", "picard"}
-        ``auto``: backward sweep on acyclic worlds, Newton continuation on
-        cyclic worlds with at most 2e6 unknowns, Picard continuation above.
-        Forcing ``newton`` or ``picard`` on an acyclic world solves it as a
+    method : {"auto", "backward_sweep", "anderson", "newton", "picard"}
+        ``auto``: backward sweep on acyclic worlds; on cyclic worlds
+        ``anderson`` (Anderson-accelerated Gauss-Seidel sweeps along the
+        branch from beta_r = 0), falling back to Newton continuation (at most
+        2e6 unknowns) or Picard continuation (above) when it does not
+        converge or stops at a fold; ``beta_r = inf`` goes straight to the
+        fallback (Newton at inf is policy iteration on the greedy map).  ``newton`` is the previous default.
+        Forcing a fixed-point method on an acyclic world solves it as a
         fixed point (useful for cross-checks).
     tol : float
         Fixed-point solvers stop when the sup-norm residual of all equations
@@ -78,7 +85,12 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     -----
     Cyclic worlds: the branch of fixed points is followed from
     ``beta_r = 0``, where the coupled map is affine in (Q_r, V_r) and the
-    fixed point is unique, to ``params.beta_r``.  Newton solves
+    fixed point is unique, to ``params.beta_r``; every continuation step is
+    accepted only if its corrector ends near the secant predictor, so a
+    corrector landing on another sheet of fixed points is rejected and a fold
+    of the branch ends the continuation: a :class:`ConvergenceError` whose
+    message names the fold's beta_r (``fold_beta`` of the partial result).
+    Anderson mixes the last 8 in-place sweeps on ``(V_h^e, V_r)``.  Newton solves
     ``(I - J) d = G(z) - z`` on ``z = (Q_r, V_h^e, V_r)`` with the analytic
     sparse Jacobian (X_h and U_r eliminated) and an LU factorisation, i.e.
     exact policy-evaluation solves inside every step; Picard uses damped
@@ -91,11 +103,15 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     check_scalar_range(float(tol), "tol", low=0.0, low_open=True)
     n_unknowns = world.n_states * (world.n_ar + world.n_humans * world.n_goals + 1)
+    fallback = None
+    note = ""
     if method == "auto":
         if world.is_acyclic:
             method = "backward_sweep"
         else:
             method = "newton" if n_unknowns <= NEWTON_MAX_UNKNOWNS else "picard"
+            if math.isfinite(params.beta_r):  # beta_r = inf: policy iteration on the greedy map, as before
+                method, fallback = "anderson", method
     if method == "backward_sweep" and not world.is_acyclic:
         raise ValueError("method='backward_sweep' needs an acyclic world; this world has a cycle")
     if fp16 and method != "backward_sweep":
@@ -104,6 +120,13 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     t0 = time.perf_counter()
     if method == "backward_sweep":
         sol = _backward_sweep(world, prior, params, fp16, parallel)
+    elif method == "anderson":
+        sol = solve_sweeps(world, prior, params, tol)
+        if fallback is not None and not _accept(world, prior, params, sol, tol):
+            why = sol.message or f"residual {sol.residual:.3g}"
+            sol = _solve_newton(world, prior, params, tol) if fallback == "newton" else \
+                solve_picard(world, prior, params, tol, max_sweeps, progress)
+            note = f" (after anderson_continuation failed: {why})"
     elif method == "newton":
         sol = _solve_newton(world, prior, params, tol)
     else:
@@ -118,16 +141,29 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
         ok = sol.converged and sol.residual <= tol * 10
         if ok:
             sol.set_outcome(True, f"{sol.method}: residual {sol.residual:.3g} <= {tol * 10:g} after "
-                                  f"{sol.iterations} iterations")
+                                  f"{sol.iterations} iterations{note}")
         else:
-            msg = (f"Phase 2 {sol.method} did not converge: residual {sol.residual:.3g} (tol {tol:g}) after "
-                   f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
-                   f"{params.beta_r:g}. {sol.message}")
+            if sol.fold_beta is not None:
+                msg = (f"Phase 2 {sol.method}: the branch of fixed points continued from beta_r = 0 ends at a fold "
+                       f"at beta_r = {sol.fold_beta:.6g}, below the requested {params.beta_r:g}; no point of that "
+                       f"branch exists there (other fixed points may; none is returned). The partial result is "
+                       f"the branch point at beta_r = {sol.fold_beta:.6g}. {sol.message}{note}")
+            else:
+                msg = (f"Phase 2 {sol.method} did not converge: residual {sol.residual:.3g} (tol {tol:g}) after "
+                       f"{sol.iterations} iterations; beta_r reached {sol.betas[-1] if sol.betas else 0.0:g} of "
+                       f"{params.beta_r:g}. {sol.message}{note}")
             sol.set_outcome(False, msg)
             if strict:
                 raise ConvergenceError(msg, partial=sol)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return sol
+
+
+def _accept(world, prior, params, sol, tol):
+    if not sol.converged:
+        return False
+    res = phase2_residuals(world, prior, params, sol.Q_r, sol.V_h_e, sol.X_h, sol.U_r, sol.V_r, sol.pi_r)["max"]
+    return res <= tol * 10
 
 
 def _empty_arrays(world):
@@ -155,7 +191,8 @@ def _backward_sweep(world, prior, params, fp16, parallel):
 def _solve_newton(world, prior, params, tol):
     system = NewtonSystem(world, prior, params)
     solve_at = newton_at_beta(system, tol, polish_at=params.beta_r)
-    out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project)
+    index = (lambda z, beta: branch_index(system, z, beta)) if system.n <= SIGN_MAX_UNKNOWNS else None
+    out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project, index=index)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta)
     Q = np.where(world.terminal[:, None], np.nan, Q)
@@ -168,4 +205,4 @@ def _solve_newton(world, prior, params, tol):
     V[world.terminal] = params.terminal_v_r
     return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params=params, method="newton_continuation",
                           iterations=out.newton_iterations, residual=out.residual, converged=out.converged,
-                          betas=out.betas, message=out.message)
+                          betas=out.betas, message=out.message, fold_beta=out.fold_beta)

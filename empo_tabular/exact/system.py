@@ -51,11 +51,14 @@ class Phase2Solution(SolverResult):
     U_r : (S,)        intrinsic reward; NaN at terminal states (never evaluated there).
     V_r : (S,)        robot value; ``terminal_v_r`` at terminal states.
     terminal : (S,)   the world's terminal mask.
-    method : str      ``"backward_sweep"``, ``"newton_continuation"`` or ``"picard_continuation"``.
+    method : str      ``"backward_sweep"``, ``"anderson_continuation"``, ``"newton_continuation"`` or
+        ``"picard_continuation"``.
     residuals : dict  the residual per quantity.
     betas : list      the beta_r values visited by continuation.
     iterations : int  sweeps (backward sweep / Picard) or Newton iterations in total.
     residual : float  sup-norm residual of all equations (see :func:`phase2_residuals`).
+    fold_beta : float the beta_r at which continuation found the branch from beta_r = 0 to end (a fold);
+        None when the continuation met no fold on its way (or none was run: acyclic worlds).
     """
 
     Q_r: np.ndarray
@@ -69,6 +72,7 @@ class Phase2Solution(SolverResult):
     method: str = "backward_sweep"
     residuals: dict = field(default_factory=dict)
     betas: list = field(default_factory=list)
+    fold_beta: float | None = None
 
     FIELDS = PHASE2_FIELDS
 

@@ -150,8 +150,9 @@ def cycle_world():
     return TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
 
 
+@pytest.mark.parametrize("method", ["auto", "newton"])
 @pytest.mark.parametrize("beta_r", [0.0, 0.5, 2.0, 20.0])
-def test_cyclic_world_by_hand(beta_r):
+def test_cyclic_world_by_hand(beta_r, method):
     """Reduce the fixed point to one equation in pi = pi_r(a0|0) and solve it with brentq."""
     p = EmpoParams(beta_r=beta_r, gamma_r=0.8, gamma_h=0.7, zeta=1.5, xi=1.0, eta=1.2, c_r=1.0)
     gr, gh, z, eta = p.gamma_r, p.gamma_h, p.zeta, p.eta
@@ -173,8 +174,8 @@ def test_cyclic_world_by_hand(beta_r):
     pi = brentq(gap, 1e-9, 1 - 1e-9, xtol=1e-15, rtol=1e-15)
     ve0, ve1, U0, U1, V0, V1 = solve_given(pi)
     prior = et.solve_phase1(cycle_world(), p)
-    sol = et.solve_phase2(cycle_world(), prior, p)
-    assert sol.method == "newton_continuation" and sol.converged
+    sol = et.solve_phase2(cycle_world(), prior, p, method=method)
+    assert sol.method == {"auto": "anderson_continuation", "newton": "newton_continuation"}[method] and sol.converged
     np.testing.assert_allclose(sol.pi_r[0, 0], pi, atol=1e-12)
     np.testing.assert_allclose(sol.V_h_e[:, 0, 0], [ve0, ve1], atol=1e-12)
     np.testing.assert_allclose(sol.V_r, [V0, V1], rtol=1e-12)

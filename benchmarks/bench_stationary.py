@@ -1,0 +1,106 @@
+"""Stationary (cyclic) worlds: Phase 1 + Phase 2, the new default against the old path, in one process.
+
+The new default on cyclic worlds is ``method="auto"`` (Anderson-accelerated Gauss-Seidel continuation with
+its branch tests); the old path is ``method="newton"`` for both phases (Newton continuation, the default
+before).  Per case: wall time and CPU time of this process (``time.process_time``; on a shared machine the
+CPU time is the steadier figure) -- minimum over the repeats after a warm-up -- the ratio old / new, the
+largest difference of the solutions (V_r, Q_r relative, V_h^e absolute) and the peak RSS.  The new path is
+timed before the old one, so the RSS printed after it is its own peak.
+
+Usage::
+
+    python benchmarks/bench_stationary.py                 # shared_switch and 10^3 states
+    python benchmarks/bench_stationary.py --sizes 1e5     # one random size (repeats 1)
+    python benchmarks/bench_stationary.py --sizes 1e6 --no-old   # only the new path
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+import empo_tabular as et
+from empo_tabular.worlds.scenarios import get_scenario
+
+GOALS = {"shared_switch": 0.050, 10**3: 0.1, 10**5: 5.0, 10**6: 60.0}
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def run(w, p, method):
+    t0, c0 = time.perf_counter(), time.process_time()
+    prior = et.solve_phase1(w, p, method=method)
+    sol = et.solve_phase2(w, prior, p, method=method)
+    return time.perf_counter() - t0, time.process_time() - c0, prior, sol
+
+
+def timed(w, p, method, repeats):
+    if repeats > 1:
+        run(w, p, method)  # warm-up
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu, prior, sol = run(w, p, method)
+        walls.append(wall)
+        cpus.append(cpu)
+    return min(walls), min(cpus), prior, sol
+
+
+def diff(a, b):
+    live = ~a.terminal
+    dv = np.max(np.abs(a.V_r[live] - b.V_r[live]) / np.abs(b.V_r[live]))
+    dq = np.max(np.abs(a.Q_r[live] - b.Q_r[live]) / np.abs(b.Q_r[live]))
+    return max(dv, dq), np.max(np.abs(a.V_h_e - b.V_h_e))
+
+
+def case(name, w, p, repeats, old=True):
+    goal = GOALS.get(name)
+    wall, cpu, prior, sol = timed(w, p, "auto", repeats)
+    rss_new = peak_rss_gb()
+    line = (f"{str(name):<14} S={w.n_states:>9,}  new {wall:8.3f} s (cpu {cpu:8.3f}) "
+            f"[P1 {prior.method} {prior.iterations} sweeps, P2 {sol.method} {sol.iterations} sweeps]  "
+            f"peak RSS {rss_new:.2f} GB")
+    if goal is not None:
+        line += f"  goal <= {goal:g} s: {'met' if wall <= goal else 'missed'} (wall), " \
+                f"{'met' if cpu <= goal else 'missed'} (cpu)"
+    print(line, flush=True)
+    if old:
+        owall, ocpu, oprior, osol = timed(w, p, "newton", repeats)
+        drel, dabs = diff(sol, osol)
+        print(f"{'':<14} {'':>11}  old {owall:8.3f} s (cpu {ocpu:8.3f}) [{oprior.method}, {osol.method}]  "
+              f"ratio old/new: wall {owall / wall:6.1f}x, cpu {ocpu / cpu:6.1f}x  |dV_r|,|dQ_r| rel {drel:.1e}, "
+              f"|dV_h^e| {dabs:.1e}  peak RSS so far {peak_rss_gb():.2f} GB", flush=True)
+
+
+def random_family(S, seed):
+    """The stationary family of benchmarks/bench_exact.py."""
+    return et.random_world(S, n_humans=1, n_robots=1, n_actions=2, n_goals=2, acyclic=False,
+                           horizon=min(50, S // 10), branching=2, seed=seed)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="", help="comma-separated random sizes, e.g. 1e3,1e5 (default: 1e3)")
+    ap.add_argument("--seeds", default="1", help="comma-separated seeds of the random family (default 1)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs for the small cases (minimum reported)")
+    ap.add_argument("--no-old", action="store_true", help="skip the old path")
+    ap.add_argument("--no-scenario", action="store_true", help="skip shared_switch")
+    args = ap.parse_args(argv)
+    if not args.no_scenario:
+        gw, p = get_scenario("shared_switch")
+        case("shared_switch", gw.world, p, args.repeats, old=not args.no_old)
+    sizes = [int(float(s)) for s in (args.sizes or "1e3").split(",") if s]
+    p = et.EmpoParams(beta_r=5.0, gamma_r=0.9, gamma_h=0.9)
+    for S in sizes:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            w = random_family(S, seed)
+            case(S, w, p, args.repeats if S <= 10**4 else 1, old=not args.no_old)
+            print(f"{'':<14} (random stationary family of bench_exact.py, seed {seed})", flush=True)
+    print(f"peak RSS of this process: {peak_rss_gb():.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Which branch a fixed point lies on: the sign of ``det(I - J)``, the classical fold test function.
+
+Along the branch of Phase 2 fixed points continued from ``beta_r = 0``, ``det(I - J)`` (``J`` the Jacobian of
+the Jacobi map on ``(Q_r, V_h^e, V_r)``) is positive: at ``beta_r = 0`` the map is block triangular with
+diagonal blocks of spectral radius at most ``gamma_h`` and ``gamma_r`` (the policy is uniform, so V_h^e does
+not depend on V_r), so no real eigenvalue of ``J`` exceeds 1, and the sign can only change where a real
+eigenvalue crosses 1, i.e. at a fold.  The middle sheet of a fold pair has the opposite sign.  A corrector
+that lands there -- close to the branch when the fold is near, so that a distance test cannot tell them
+apart -- is caught by the sign.  The same holds for the Gauss-Seidel sweep map on ``(V_h^e, V_r)``:
+``I - J_GS = (I - L)^-1 (I - J)`` with ``L`` strictly triangular, so the determinants agree.
+
+Two ways to read the sign: :func:`det_sign` from a sparse LU factorisation (``scipy.sparse.linalg.splu``;
+Newton continuation, up to :data:`SIGN_MAX_UNKNOWNS` unknowns, where it factorises anyway), and
+:func:`rightmost_eigenvalue` of a matrix-free map Jacobian by ARPACK (the sweep solvers: if no eigenvalue
+has real part above 1, no real eigenvalue exceeds 1 and ``det(I - J) > 0``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import scipy.sparse.linalg as spla
+
+#: Largest Newton system whose determinant sign is computed (one sparse LU per check).
+SIGN_MAX_UNKNOWNS = 5_000
+
+
+def permutation_sign(perm) -> int:
+    """``+1`` for an even permutation, ``-1`` for an odd one (from its number of cycles)."""
+    n = len(perm)
+    if n == 0:
+        return 1
+    g = sp.csr_matrix((np.ones(n), (np.arange(n), np.asarray(perm))), shape=(n, n))
+    n_cycles, _ = csgraph.connected_components(g, directed=True, connection="weak")
+    return -1 if (n - n_cycles) % 2 else 1
+
+
+def det_sign(A) -> int:
+    """Sign of ``det(A)`` for a sparse square matrix: +1, -1, or 0 when the LU finds it singular."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", spla.MatrixRankWarning)
+        try:
+            lu = spla.splu(sp.csc_matrix(A))
+        except RuntimeError:  # exactly singular
+            return 0
+    d = lu.U.diagonal()
+    if np.any(d == 0.0) or not np.all(np.isfinite(d)):
+        return 0
+    neg = int(np.count_nonzero(d < 0.0))
+    return (-1 if neg % 2 else 1) * permutation_sign(lu.perm_r) * permutation_sign(lu.perm_c)
+
+
+def branch_index(system, z, beta):
+    """``det(I - J)`` sign at ``z`` (Newton coordinates of :class:`~.system.NewtonSystem`), or None if too large."""
+    if system.n > SIGN_MAX_UNKNOWNS:
+        return None
+    return det_sign(system.newton_matrix(z, beta))
+
+
+def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20):
+    """The eigenvalue of largest real part of the Jacobian of ``gmap`` at its fixed point ``x`` (ARPACK).
+
+    Jacobian-vector products by forward differences ``(gmap(x + h v) - gx) / h`` with ``h = eps * max(1, |x|)``
+    (one map evaluation each); up to 50 unknowns the Jacobian is formed densely from ``n`` of them.
+    Returns a complex number, or None when ARPACK does not converge.
+    """
+    n = x.shape[0]
+    h = eps * max(1.0, float(np.max(np.abs(x))))
+
+    def matvec(v):
+        v = np.asarray(v, dtype=np.float64).ravel()
+        nv = float(np.max(np.abs(v)))
+        if nv == 0.0:
+            return np.zeros(n)
+        return (gmap(x + (h / nv) * v) - gx) * (nv / h)
+
+    if n <= 50:  # dense by n map evaluations (ARPACK needs ncv < n)
+        J = np.column_stack([matvec(e) for e in np.eye(n)])
+        lam = np.linalg.eigvals(J)
+        return complex(lam[np.argmax(lam.real)])
+    op = spla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    try:
+        lam = spla.eigs(op, k=1, which="LR", tol=tol, maxiter=maxiter, ncv=min(n, ncv), return_eigenvectors=False,
+                        v0=np.ones(n))
+    except spla.ArpackNoConvergence:
+        return None
+    return complex(lam[0])
