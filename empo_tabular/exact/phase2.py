@@ -195,14 +195,10 @@ def _solve_newton(world, prior, params, tol):
     out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project, index=index)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta)
-    Q = np.where(world.terminal[:, None], np.nan, Q)
     PI = np.zeros_like(Q)
     live = ~world.terminal
     power_law_table(np.where(live[:, None], Q, -1.0), out.beta, live, PI)
-    VE = np.clip(VE, 0.0, 1.0).copy()
-    VE[world.terminal] = 0.0
-    V = V.copy()
-    V[world.terminal] = params.terminal_v_r
-    return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params=params, method="newton_continuation",
-                          iterations=out.newton_iterations, residual=out.residual, converged=out.converged,
-                          betas=out.betas, message=out.message, fold_beta=out.fold_beta)
+    return Phase2Solution.from_iterate(world, params, Q, PI, VE, X, U, V, method="newton_continuation",
+                                       iterations=out.newton_iterations, residual=out.residual,
+                                       converged=out.converged, betas=out.betas, message=out.message,
+                                       fold_beta=out.fold_beta)

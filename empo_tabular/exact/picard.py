@@ -84,6 +84,6 @@ def solve_picard(world, prior, params, tol, max_sweeps, progress):
             bar.set_postfix(beta=f"{beta:g}", sweeps=sweeps, residual=f"{residual:.2g}")
     if bar is not None:
         bar.close()
-    Qo = np.where(live[:, None], Q, np.nan)
-    return Phase2Solution(Qo, PI, VE, X, U, V, world.terminal.copy(), params=params, method="picard_continuation",
-                          iterations=sweeps, residual=residual, converged=converged, betas=reached, message=message)
+    return Phase2Solution.from_iterate(world, params, Q, PI, VE, X, U, V, method="picard_continuation",
+                                       iterations=sweeps, residual=residual, converged=converged, betas=reached,
+                                       message=message)

@@ -123,9 +123,6 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
     except InvalidIterate:
         x = out.z
     del x
-    VE = sm.VE.copy()
-    VE[world.terminal] = 0.0
-    Q = np.where(sm.live[:, None], sm.Q, np.nan)
     converged, message = out.converged, out.message
     if converged and math.isfinite(out.beta):
         # the branch test at the returned point: no eigenvalue of the sweep map's Jacobian with real part
@@ -150,6 +147,7 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
                            f"the sweep map's Jacobian has the eigenvalue {lam:.6g} (real part >= 1)") +
                            ("" if sign is None else f" and det(I - J) {'= 0' if sign == 0 else '< 0'}") +
                            "; the point may lie on a fold's middle sheet, not on the branch from beta_r = 0")
-    return Phase2Solution(Q, sm.PI.copy(), VE, sm.X.copy(), sm.U.copy(), sm.V.copy(), world.terminal.copy(),
-                          params=params, method="anderson_continuation", iterations=sm.sweeps, residual=out.residual,
-                          converged=converged, betas=out.betas, message=message, fold_beta=out.fold_beta)
+    return Phase2Solution.from_iterate(world, params, sm.Q, sm.PI, sm.VE, sm.X, sm.U, sm.V,
+                                       method="anderson_continuation", iterations=sm.sweeps, residual=out.residual,
+                                       converged=converged, betas=out.betas, message=message,
+                                       fold_beta=out.fold_beta)

@@ -17,7 +17,7 @@ from .continuation import InvalidIterate, LinearSolver, newton, solve_linear
 from .._kernels import jacobian as _kj
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
-from ..core.conventions import FIELDS as PHASE2_FIELDS, field_errors
+from ..core.conventions import FIELDS as PHASE2_FIELDS, apply_terminal_conventions, field_errors
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
@@ -75,6 +75,14 @@ class Phase2Solution(SolverResult):
     fold_beta: float | None = None
 
     FIELDS = PHASE2_FIELDS
+
+    @classmethod
+    def from_iterate(cls, world, params, Q_r, pi_r, V_h_e, X_h, U_r, V_r, **fields) -> "Phase2Solution":
+        """A solution from a solver's arrays, with the terminal conventions of
+        :mod:`empo_tabular.core.conventions` applied (copies; V_h^e clipped to [0, 1])."""
+        arrays = apply_terminal_conventions(world.terminal, params.terminal_v_r, {
+            "Q_r": Q_r, "pi_r": pi_r, "V_h_e": np.clip(V_h_e, 0.0, 1.0), "X_h": X_h, "U_r": U_r, "V_r": V_r})
+        return cls(**arrays, terminal=world.terminal.copy(), params=params, **fields)
 
     def arrays(self) -> dict:
         """The six solution arrays by name."""
