@@ -116,7 +116,9 @@ class MapReport:
     rho_abs_kind : str
         ``"exact"`` (``rho_abs`` is the Perron root of ``|J|``) or ``"upper_bound"`` (large reduced
         maps: the Perron root of a nonnegative majorant of ``|J|``, see
-        :func:`~empo_tabular.contraction.empo_analysis.analyze_reduced`).
+        :mod:`~empo_tabular.contraction.matrix_free`).
+    norms_kind : str
+        The same for ``sup_norm`` and ``log_norm``.
     notes : list of str
         Caveats (matrix-free limitations, ARPACK failures, ...).
     jacobian : numpy.ndarray, scipy.sparse matrix or None
@@ -165,6 +167,7 @@ class MapReport:
     spectrum_complete: bool
     n_evals: int
     rho_abs_kind: str = "exact"
+    norms_kind: str = "exact"
     notes: list = field(default_factory=list)
     jacobian: object = field(default=None, repr=False, compare=False)
 

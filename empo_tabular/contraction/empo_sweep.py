@@ -27,10 +27,14 @@ from .empo_analysis import (
     ANALYZE_DEFAULTS,
     analyze_joint,
     analyze_reduced,
+    analyze_reduced_matrix_free,
     branch_derivative,
     follow_branch,
+    matrix_free_state,
     one_blas_thread,
+    reduced_route,
 )
+from .matrix_free import ReducedOperator
 from .empo_maps import EmpoMaps, check_map_name
 from ._report import MapReport
 from .fixed_points import find_fixed_points
@@ -260,6 +264,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     unknown = sorted(set(opt) - set(ANALYZE_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
+    reduced_route(1, opt)  # checks options["reduced_route"]
     if int(n_fixed_point_starts) < 0:
         raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
     if isinstance(fixed_point_budget, bool) or not isinstance(fixed_point_budget, (int, float, np.integer, np.floating)) \
@@ -313,10 +318,18 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     spectra = {m: [] for m in names}
     region = None
 
+    route = reduced_route(em.n_q, opt)
+
     def one_beta(beta, sol, perron_start, workspace):
         q_star = em.pack_q(sol["Q_r"])
-        factors = em.reduced_factors(q_star, beta)
-        dq = branch_derivative(em, q_star, beta, factors)
+        if route == "dense":
+            factors = em.reduced_factors(q_star, beta)
+            dq = branch_derivative(em, q_star, beta, factors)
+        else:  # matrix-free: the previous beta's factorisation of the evaluator system is reused by refinement
+            st = matrix_free_state(em, q_star, beta, near=workspace.get("mf_state"))
+            workspace["mf_state"] = st
+            op = ReducedOperator(em, q_star, beta, st)
+            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st))
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
         fps, fp_arrays = [], {}
         if search:
@@ -333,8 +346,12 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
         for m in names:
             t0 = time.perf_counter()
             if m == "reduced":
-                rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
-                                      perron_start=perron_start, workspace=workspace)
+                if route == "dense":
+                    rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
+                                          perron_start=perron_start, workspace=workspace)
+                else:
+                    rep = analyze_reduced_matrix_free(em, q_star, beta, seed=seed, options=opt, state=st,
+                                                      workspace=workspace, operator=op)
                 out["perron"] = rep.perron_weights
             else:
                 z = em.fixed_point(m, _Arrays(sol))
