@@ -40,7 +40,7 @@ __all__ = ["ANALYZE_DEFAULTS", "REDUCED_ROUTES", "analyze_joint", "analyze_reduc
 ANALYZE_DEFAULTS = dict(n_samples=30, picard_steps=100, picard_window=20, adversarial=True, adversarial_starts=2,
                         adversarial_rows=4, adversarial_maxfev=100, box=0.1, n_eigs=12, joint_dense_max=600,
                         core_dense_max=1500, h_rel=1e-6, reduced_route="auto", reduced_dense_max=1500,
-                        arpack_tol=1e-13)
+                        arpack_tol=1e-12, mf_n_eigs=4)
 #: ``reduced_route`` values: ``"dense"`` (complete spectrum of ``W P``, exact ``rho(|J_R|)``), ``"matrix_free"``
 #: (:mod:`.matrix_free`: ARPACK Ritz values, ``rho_abs`` an upper bound), ``"auto"`` (dense when
 #: ``n_q <= reduced_dense_max``).
@@ -336,7 +336,7 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
         F.count += 1
         notes = []
-        lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["n_eigs"]), float(opt["arpack_tol"]),
+        lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]),
                                          rng, notes)
         vec = None
         if dom is not None:

@@ -40,8 +40,9 @@ class RefinedSolver:
     """``M x = b`` by iterative refinement with the factorisation ``base`` of a nearby matrix (a previous
     beta's), falling back to ``factor(M)`` the first time refinement does not converge to ``tol``."""
 
-    def __init__(self, M, base, factor, tol: float = 1e-14, max_iter: int = 30):
+    def __init__(self, M, base, factor, tol: float = 1e-14, max_iter: int = 30, max_cheap: int = 3):
         self.M, self.base, self.factor, self.tol, self.max_iter = M, base, factor, tol, max_iter
+        self.max_cheap = max_cheap  # more refinement steps than this on one solve: a fresh factorisation pays
         self.fresh = None
         self.refined = 0
 
@@ -51,12 +52,14 @@ class RefinedSolver:
         A = self.M.T if trans == "T" else self.M
         x = self.base.solve(b, trans=trans)
         prev = math.inf
-        for _ in range(self.max_iter):
+        for it in range(self.max_iter):
             dx = self.base.solve(b - A @ x, trans=trans)
             x = x + dx
             nd = float(np.max(np.abs(dx))) if dx.size else 0.0
             if nd <= self.tol * max(1.0, float(np.max(np.abs(x)))):
                 self.refined += 1
+                if it + 1 > self.max_cheap:
+                    self.fresh = self.factor(self.M)
                 return x
             if not (nd < 0.7 * prev):
                 break
@@ -163,7 +166,7 @@ def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list):
     """
     n = op.shape[0]
     k = max(1, min(int(k), n - 2))
-    ncv = min(n, max(2 * k + 1, 20))
+    ncv = min(n, max(2 * k + 1, 16))
     got = {}
     for which in ("LM", "LR"):
         try:
