@@ -331,7 +331,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
             op = ReducedOperator(em, q_star, beta, st)
             dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st))
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
-        fps, fp_arrays = [], {}
+        fps, fp_arrays, fset = [], {}, None
         if search:
             user = fp["user"].get(beta) if isinstance(fp["user"], dict) else fp["user"]
             fps, fset = _fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0, fp["box"], user,
@@ -367,7 +367,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
                 stable["stability_map"] = m
         out["branch"] = {"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable["stable_sync"], **stable,
                          "dq_dbeta": dq_norm, "fixed_points_searched": bool(search), "n_fixed_points": n_fp,
-                         "fixed_points": fps}
+                         "fixed_points": fps, "search_seconds": float(fset.seconds) if search else None}
         return out
 
     results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
