@@ -166,7 +166,7 @@ def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list):
     """
     n = op.shape[0]
     k = max(1, min(int(k), n - 2))
-    ncv = min(n, max(2 * k + 1, 16))
+    ncv = min(n, max(2 * k + 1, 20))
     got = {}
     for which in ("LM", "LR"):
         try:
