@@ -9,8 +9,9 @@ Its location is interpolated linearly in ``log beta``::
     log beta* = log beta_i + (1 - c_i) / (c_{i+1} - c_i) * (log beta_{i+1} - log beta_i)
 
 (linearly in beta when ``beta_i = 0``).  An indicator that is already >= 1 at the first grid point
-gets a crossing ``beta* = beta_0`` with direction ``"start"``; one that never reaches 1 has
-``first = inf``.  Names: ``sup_norm`` (beta*_sup), ``log_norm`` (beta*_rel), ``rho_abs``
+gets a crossing ``beta* = beta_0`` with direction ``"start"`` and ``status = "already_above_at_min_beta"``;
+one that never reaches 1 has ``status = "not_crossed_up_to"`` (``first = inf`` in memory).  In JSON and
+CSV ``first`` is null unless ``status = "crossed"``; the summary says it in words.  Names: ``sup_norm`` (beta*_sup), ``log_norm`` (beta*_rel), ``rho_abs``
 (beta*_async), ``rho`` (beta*_sync), ``max_re`` (beta*_ODE), ``picard_ratio`` (observed), and
 ``multi`` (first beta with more than one fixed point of the reduced map).
 
@@ -244,10 +245,15 @@ class ContractionReport(SolverResult):
         dominant_eigenvalue, max_re, alpha_max, alpha_best, picard_ratio, lower_bound_sampled,
         lower_bound_adversarial``, ...), ``max_re_eigenvalue``, ``residual`` (of the map at the
         fixed point), ``solver_residual``, ``dq_dbeta`` (:math:`\\|dQ^*/d\\beta\\|_\\infty`),
-        ``n_fixed_points`` (-1: not searched), ``beta_eff`` and ``seconds``.
+        ``n_fixed_points`` (None / null: not searched), ``fixed_points_searched``, ``stable_sync``
+        (rho < 1), ``stable_ode`` (max_re < 1), ``stable_async`` (rho_abs < 1; None when undetermined),
+        ``rho_abs_kind`` / ``norms_kind`` (``"exact"`` or ``"upper_bound"``), ``beta_eff`` and ``seconds``.
     beta_star : dict
-        Indicator name -> ``{"first", "all", "map"}`` for the primary map (``reduced`` when
-        analysed, else the first map), plus ``"multi"``.  See :func:`beta_crossings`.
+        Indicator name -> ``{"first", "status", "min_beta", "max_beta", "all", "map"}`` for the
+        primary map (``reduced`` when analysed, else the first map), plus ``"multi"``: ``searched``,
+        ``status`` (``"found"``, ``"none_found"``, ``"not_searched"``), ``first`` (beta with more than
+        one point; null in JSON unless found), ``n_starts``, ``n_searched_betas``, ``box``, ``reason``
+        and ``estimated_seconds`` of the cost cap.  See :func:`beta_crossings`.
     beta_star_by_map : dict
         Map -> indicator -> crossings, for every map.
     ordering : dict
@@ -255,9 +261,15 @@ class ContractionReport(SolverResult):
         ``violations``) and ``beta*_sup <= beta*_async <= beta*_sync <= beta*_ODE`` per map
         (``beta_star_ok``, ``beta_star_first``).
     branch : list of dict
-        Per beta: ``beta_r``, ``V_r_s0`` and ``stable`` of the continued fixed point,
-        ``dq_dbeta``, ``fixed_points`` (list of ``{"V_r_s0", "stable", "rho", "max_re"}``; empty
-        when not searched).
+        Per beta: ``beta_r``, ``V_r_s0`` of the continued fixed point and its local stability per
+        iteration: ``stable_sync`` (synchronous undamped, rho(J) < 1), ``stable_ode`` (small damped
+        steps / the ODE limit, max Re lambda < 1), ``stable_async`` (asynchronous, rho(|J|) < 1; None
+        when only an upper bound >= 1 is known), ``stability_map`` (the map they refer to: reduced when
+        analysed) and ``stable`` (alias of ``stable_sync``, synchronous undamped); ``dq_dbeta``;
+        ``fixed_points_searched``, ``n_fixed_points`` (None when not searched), ``search_seconds`` and
+        ``fixed_points`` (list of ``{"V_r_s0", "stable", "stable_sync", "stable_ode", "stable_async",
+        "rho", "max_re", "residual", "q_min", "q_max", "log_dist_to_branch", "on_branch"}``; empty when
+        not searched; their full Q_r arrays are in ``fixed_point_arrays`` and ``<prefix>_fixed_points.npz``).
     spectra : dict
         Map -> list (aligned with ``betas``) of eigenvalue lists (complete spectrum or Ritz
         values; at most ``max_saved_eigenvalues`` of largest modulus).
@@ -269,6 +281,9 @@ class ContractionReport(SolverResult):
         Empirical SA runs overlaid on the region (``a``, ``kappa``, ``converged``, errors).
     versions, seconds, notes, options :
         Provenance.
+    fixed_point_arrays : dict
+        ``"Q_r__beta_<i>__point_<k>"`` -> the full Q_r array of point ``k`` at ``betas[i]`` (and ``"betas"``);
+        not in the JSON (saved as an npz by :meth:`save`).
     """
 
     maps: list
