@@ -62,6 +62,7 @@ from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import param_args, world_args, check_phase2_inputs, jacobian_blocks
 from ..core.world import TabularWorld
+from .matrix_free import KrylovSolver
 from .spectral import component_product
 
 __all__ = ["MAP_NAMES", "EmpoMaps"]
@@ -69,36 +70,6 @@ __all__ = ["MAP_NAMES", "EmpoMaps"]
 MAP_NAMES = ("reduced", "jacobi", "gauss_seidel")
 #: Above this many V_h^e unknowns (cyclic worlds) the evaluator system is solved by GMRES, not a sparse LU.
 KRYLOV_MIN = 50_000
-
-
-class KrylovSolver:
-    """``M x = b`` by GMRES (Jacobi-preconditioned, relative residual ``rtol``); the interface of ``splu``."""
-
-    def __init__(self, M, rtol: float = 1e-13):
-        self.M = sp.csr_matrix(M)
-        self.MT = self.M.T.tocsr()
-        d = self.M.diagonal()
-        self.pre = spla.LinearOperator(self.M.shape, matvec=lambda v: v / d, dtype=float)
-        self.preT = self.pre
-        self.rtol = rtol
-        self.shape = self.M.shape
-
-    def _one(self, b, trans):
-        A, P = (self.MT, self.preT) if trans == "T" else (self.M, self.pre)
-        nb = float(np.linalg.norm(b))
-        if nb == 0.0:
-            return np.zeros_like(b)
-        x, info = spla.gmres(A, b, rtol=self.rtol, atol=0.0, restart=60, maxiter=50, M=P)
-        if info != 0:
-            raise RuntimeError(f"GMRES on the V_h^e system did not reach rtol = {self.rtol:g} (info = {info})")
-        return x
-
-    def solve(self, b, trans: str = "N"):
-        b = np.asarray(b, dtype=float)
-        if b.ndim == 1:
-            return self._one(b, trans)
-        return np.column_stack([self._one(b[:, j], trans) for j in range(b.shape[1])])
-
 
 
 def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):

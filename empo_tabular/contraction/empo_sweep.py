@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import numpy as np
 
@@ -37,7 +36,7 @@ from .empo_analysis import (
 from .matrix_free import ReducedOperator
 from .empo_maps import EmpoMaps, check_map_name
 from ._report import MapReport
-from .fixed_points import find_fixed_points
+from .multiplicity import fixed_point_search, plan_search, stability
 from .spectral import predict_convergence_region
 
 __all__ = ["analyze_contraction", "DEFAULT_A_VALUES", "DEFAULT_KAPPA_VALUES"]
@@ -93,25 +92,6 @@ def _row(map_name, beta, rep, extra) -> dict:
     return row
 
 
-def stability(rho, max_re, rho_abs=math.nan, rho_abs_kind="exact") -> dict:
-    """Local stability of the fixed point per iteration (CONTRACTION_THEORY §0 item 3).
-
-    ``stable_sync``: synchronous undamped iteration, ``rho(J) < 1``; ``stable_ode``: small damped steps / the
-    ODE limit, ``max Re lambda < 1``; ``stable_async``: every asynchronous schedule, ``rho(|J|) < 1`` (None
-    when undetermined: ``rho_abs`` only an upper bound >= 1 while ``rho < 1``, or not computed).
-    """
-    out = {"stable_sync": bool(rho < 1.0), "stable_ode": bool(max_re < 1.0)}
-    if rho_abs_kind == "exact" and math.isfinite(rho_abs):
-        out["stable_async"] = bool(rho_abs < 1.0)
-    elif math.isfinite(rho_abs) and rho_abs < 1.0:
-        out["stable_async"] = True
-    elif rho >= 1.0:
-        out["stable_async"] = False  # rho(|J|) >= rho(J)
-    else:
-        out["stable_async"] = None
-    return out
-
-
 def _beta_eff(beta, Q, live) -> float:
     logs = np.log(np.abs(Q[live]))
     if logs.size == 0:
@@ -133,57 +113,6 @@ def _ordering(table, maps, by_map) -> dict:
         ok = ok and all(a <= b for a, b in zip(f, f[1:]))
     return {"rows_ok": not violations, "violations": violations, "beta_star_ok": bool(ok), "beta_star_first": firsts,
             "chain": list(CHAIN)}
-
-
-def _fp_box(q_star, box):
-    """Search box of the multiplicity search: ``box`` a factor ``c > 1`` -> ``[c min q*, max q* / c]`` (scalars,
-    every coordinate), or a pair ``(lower, upper)`` of scalars or arrays of length n_q (negative)."""
-    if isinstance(box, (tuple, list)):
-        lo = np.broadcast_to(np.asarray(box[0], dtype=float), q_star.shape).copy()
-        hi = np.broadcast_to(np.asarray(box[1], dtype=float), q_star.shape).copy()
-        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo < hi) and np.all(hi < 0)):
-            raise ValueError("fixed_point_box = (lower, upper) must be finite with lower < upper < 0")
-        return lo, hi
-    c = float(box)
-    if not (math.isfinite(c) and c > 1.0):
-        raise ValueError(f"fixed_point_box must be a factor > 1 or a pair (lower, upper), got {box!r}")
-    return np.full(q_star.shape, c * float(np.min(q_star))), np.full(q_star.shape, float(np.max(q_star)) / c)
-
-
-def _fixed_point_search(maps, q_star, beta, n_starts, seed, s0, box=3.0, starts=None, n_jobs=1):
-    """Distinct fixed points of R_beta in a box around the branch point (log coordinates, analytic Jacobian).
-
-    Returns ``(points, fps)``: the JSON summaries (``V_r_s0``, stability per iteration, ``rho``, ``max_re``,
-    ``residual``, ``q_min``, ``q_max``, ``log_dist_to_branch`` = max |log(q/q*)|, ``on_branch``) and the
-    FixedPointSet (rows = the q vectors).
-    """
-    lo, hi = _fp_box(q_star, box)
-    R = maps.map_function("reduced", beta)
-
-    def F(q):  # outside Q < 0 the map is undefined: report non-finite values to the root finder
-        if not np.all(q < 0):
-            return np.full(q.size, np.nan)
-        return R(q)
-
-    user = [q_star]
-    if starts is not None:
-        st = np.asarray(starts, dtype=float)
-        user += list(st.reshape(-1, q_star.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fps = find_fixed_points(F, lo, hi, n_starts, seed, log_coords=True, starts=np.array(user),
-                                jacobian=lambda q: maps.reduced_jacobian(q, beta), n_jobs=n_jobs)
-    pts = []
-    for k in range(fps.shape[0]):
-        q = np.asarray(fps[k])
-        v = float(maps.reduced_state(q, beta)["V_r"][s0])
-        dist = float(np.max(np.abs(np.log(q / q_star)))) if q.size else 0.0
-        pts.append({"V_r_s0": v, "stable": bool(fps.stable[k]),
-                    **stability(float(fps.rho[k]), float(fps.max_re[k])), "rho": float(fps.rho[k]),
-                    "max_re": float(fps.max_re[k]), "residual": float(fps.residual[k]),
-                    "q_min": float(q.min()), "q_max": float(q.max()), "log_dist_to_branch": dist,
-                    "on_branch": bool(dist <= 1e-6)})
-    return pts, fps
 
 
 def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", "gauss_seidel"), *,
@@ -283,25 +212,6 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
                       progress, include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs)
 
 
-def _plan_search(em, grid, sols, fp, seed, s0, n_jobs):
-    """``(search, reason, estimate_seconds)``: whether the multiplicity search is affordable (timed trial)."""
-    if fp["starts"] <= 0:
-        return False, "n_fixed_point_starts = 0", None
-    if fp["max_dim"] is not None and em.n_q > int(fp["max_dim"]):
-        return False, f"n_q = {em.n_q} > fixed_point_max_dim = {fp['max_dim']}", None
-    beta = grid[-1]
-    q_star = em.pack_q(sols[-1]["Q_r"])
-    t0 = time.perf_counter()
-    _fixed_point_search(em, q_star, beta, 1, seed, s0, fp["box"], None, 1)
-    per_start = (time.perf_counter() - t0) / 2.0  # the trial ran the branch point and one random start
-    n_user = 0 if fp["user"] is None or isinstance(fp["user"], dict) else np.asarray(fp["user"]).reshape(-1, em.n_q).shape[0]
-    est = per_start * (fp["starts"] + 1 + n_user) * len(grid) / max(1, n_jobs)
-    if est > fp["budget"]:
-        return False, (f"estimated {est:.3g} s (one start took {per_start:.3g} s at beta_r = {beta:g}) > "
-                       f"fixed_point_budget = {fp['budget']:g} s"), est
-    return True, "", est
-
-
 def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
            include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs):
     """The body of :func:`analyze_contraction` (arguments already checked)."""
@@ -311,7 +221,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     notes = []
     sols = follow_branch(world, prior, params, grid)
     n_fixed_point_starts = fp["starts"]
-    search, reason, estimate = _plan_search(em, grid, sols, fp, seed, s0, n_jobs)
+    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, n_jobs)
     if n_fixed_point_starts > 0 and not search:
         notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
     table, branch = [], []
@@ -334,7 +244,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
         fps, fp_arrays, fset = [], {}, None
         if search:
             user = fp["user"].get(beta) if isinstance(fp["user"], dict) else fp["user"]
-            fps, fset = _fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0, fp["box"], user,
+            fps, fset = fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0, fp["box"], user,
                                             n_jobs if n_jobs == 1 else 1)
             i = grid.index(beta)
             fp_arrays = {f"Q_r__beta_{i}__point_{k}": em.unpack_q(np.asarray(fset[k])) for k in range(len(fps))}

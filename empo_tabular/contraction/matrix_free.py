@@ -33,7 +33,37 @@ import scipy.sparse.linalg as spla
 
 from .spectral import dominant_index
 
-__all__ = ["ReducedOperator", "RefinedSolver", "arpack_spectrum", "perron_upper_bound"]
+__all__ = ["KrylovSolver", "ReducedOperator", "RefinedSolver", "arpack_spectrum", "perron_upper_bound"]
+
+
+class KrylovSolver:
+    """``M x = b`` by GMRES (Jacobi-preconditioned, relative residual ``rtol``); the interface of ``splu``."""
+
+    def __init__(self, M, rtol: float = 1e-13):
+        self.M = sp.csr_matrix(M)
+        self.MT = self.M.T.tocsr()
+        d = self.M.diagonal()
+        self.pre = spla.LinearOperator(self.M.shape, matvec=lambda v: v / d, dtype=float)
+        self.preT = self.pre
+        self.rtol = rtol
+        self.shape = self.M.shape
+
+    def _one(self, b, trans):
+        A, P = (self.MT, self.preT) if trans == "T" else (self.M, self.pre)
+        nb = float(np.linalg.norm(b))
+        if nb == 0.0:
+            return np.zeros_like(b)
+        x, info = spla.gmres(A, b, rtol=self.rtol, atol=0.0, restart=60, maxiter=50, M=P)
+        if info != 0:
+            raise RuntimeError(f"GMRES on the V_h^e system did not reach rtol = {self.rtol:g} (info = {info})")
+        return x
+
+    def solve(self, b, trans: str = "N"):
+        b = np.asarray(b, dtype=float)
+        if b.ndim == 1:
+            return self._one(b, trans)
+        return np.column_stack([self._one(b[:, j], trans) for j in range(b.shape[1])])
+
 
 
 class RefinedSolver:
@@ -233,6 +263,3 @@ def perron_upper_bound(op_apply, n: int, v0=None, tol: float = 1e-10, rng=None):
     return best
 
 
-def restrict(M, rows, cols):
-    """``M[rows][:, cols]`` as CSR."""
-    return sp.csr_matrix(M)[rows][:, cols]

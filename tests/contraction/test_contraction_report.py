@@ -25,7 +25,7 @@ from empo_tabular.contraction import (
     load_contraction_report,
 )
 from empo_tabular.contraction.contraction_report import crossing_text
-from empo_tabular.contraction.empo_sweep import stability
+from empo_tabular.contraction.multiplicity import stability
 
 FAST = dict(picard_steps=10, n_samples=3, adversarial=False)
 PARAMS = EmpoParams(beta_h=5.0, gamma_h=0.9, gamma_r=0.9, zeta=2.0, xi=1.0, eta=1.1, beta_r=3.0)
