@@ -120,7 +120,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
                         progress: bool = False, include_v_r: bool = True, options=None, region_beta=None,
                         a_values=DEFAULT_A_VALUES, kappa_values=DEFAULT_KAPPA_VALUES,
                         max_saved_eigenvalues: int = 200, n_jobs: int = 1, fixed_point_budget: float = 60.0,
-                        fixed_point_box=3.0, fixed_point_starts=None) -> ContractionReport:
+                        fixed_point_box=3.0, fixed_point_starts=None, fixed_point_jobs: int = 1) -> ContractionReport:
     """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)`` from beta_r = 0.
 
     Parameters
@@ -150,6 +150,9 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         or explicit negative corners (scalars or arrays of length n_q).  Starts are log-uniform.
     fixed_point_starts : array_like, shape (k, n_q), or dict beta -> array, optional
         User start points of the search (flat q vectors, :meth:`EmpoMaps.pack_q`).
+    fixed_point_jobs : int
+        Worker processes running the starts of one search in parallel (used when ``n_jobs == 1``; inside
+        the ``n_jobs`` sweep workers the starts run serially).
     seed : int
         Seed of every random choice.
     progress : bool
@@ -199,6 +202,9 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     if isinstance(fixed_point_budget, bool) or not isinstance(fixed_point_budget, (int, float, np.integer, np.floating)) \
             or not (math.isfinite(float(fixed_point_budget)) and fixed_point_budget >= 0):
         raise ValueError(f"fixed_point_budget must be a finite number of seconds >= 0, got {fixed_point_budget!r}")
+    if isinstance(fixed_point_jobs, bool) or not isinstance(fixed_point_jobs, (int, np.integer)) \
+            or fixed_point_jobs < 1:
+        raise ValueError(f"fixed_point_jobs must be an integer >= 1, got {fixed_point_jobs!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
     if region_beta is None:
@@ -207,7 +213,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         raise ValueError(f"region_beta = {region_beta!r} must be one of the betas {grid}")
     with one_blas_thread():  # dense kernels are small; OpenBLAS threading on a shared machine is a 10x loss
         fp = dict(starts=int(n_fixed_point_starts), max_dim=fixed_point_max_dim, budget=float(fixed_point_budget),
-                  box=fixed_point_box, user=fixed_point_starts)
+                  box=fixed_point_box, user=fixed_point_starts, jobs=int(fixed_point_jobs))
         return _sweep(world, prior, params, grid, names, opt, fp, seed,
                       progress, include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs)
 
@@ -221,7 +227,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     notes = []
     sols = follow_branch(world, prior, params, grid)
     n_fixed_point_starts = fp["starts"]
-    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, n_jobs)
+    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
     if n_fixed_point_starts > 0 and not search:
         notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
     table, branch = [], []
@@ -245,7 +251,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
         if search:
             user = fp["user"].get(beta) if isinstance(fp["user"], dict) else fp["user"]
             fps, fset = fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0, fp["box"], user,
-                                            n_jobs if n_jobs == 1 else 1)
+                                            fp["jobs"] if n_jobs == 1 else 1)
             i = grid.index(beta)
             fp_arrays = {f"Q_r__beta_{i}__point_{k}": em.unpack_q(np.asarray(fset[k])) for k in range(len(fps))}
         n_fp = len(fps) if search else None

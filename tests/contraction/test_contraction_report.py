@@ -163,3 +163,25 @@ def test_table_columns_are_the_report_scalars(searched):
         assert k in row
     for k in ("stable_sync", "stable_ode", "stable_async", "rho_abs_kind", "fixed_points_searched"):
         assert k in row
+
+
+def test_search_argument_errors(cyclic):
+    w, prior = cyclic
+    with pytest.raises(ValueError, match="fixed_point_budget"):
+        analyze_contraction(w, prior, PARAMS, [0.0, 1.0], fixed_point_budget=-1.0, options=FAST)
+    with pytest.raises(ValueError, match="fixed_point_jobs"):
+        analyze_contraction(w, prior, PARAMS, [0.0, 1.0], fixed_point_jobs=0, options=FAST)
+    with pytest.raises(ValueError, match="fixed_point_box"):
+        analyze_contraction(w, prior, PARAMS, [0.0, 1.0], maps=("reduced",), fixed_point_box=0.5, options=FAST)
+    with pytest.raises(ValueError, match="reduced_route"):
+        analyze_contraction(w, prior, PARAMS, [0.0, 1.0], options={**FAST, "reduced_route": "sparse"})
+
+
+def test_user_starts_and_parallel_starts_in_the_sweep(cyclic):
+    w, prior = cyclic
+    em = EmpoMaps(w, prior, PARAMS)
+    rep = analyze_contraction(w, prior, PARAMS, [2.0], maps=("reduced",), n_fixed_point_starts=2,
+                              fixed_point_jobs=2, fixed_point_starts=np.full((1, em.n_q), -3.0), options=FAST)
+    br = rep.branch[0]
+    assert br["fixed_points_searched"] and br["n_fixed_points"] >= 1
+    assert rep.beta_star["multi"]["n_starts"] == 2
