@@ -157,6 +157,11 @@ def crossing_text(c: dict) -> str:
             status = NOT_CROSSED
         else:
             status = ALREADY_ABOVE if any(a.get("direction") == "start" for a in c.get("all", [])) else CROSSED
+    if c.get("from_upper_bound"):
+        if status == CROSSED:
+            return f"{c['first']:.4g} (of an upper bound: the true beta* is >= this)"
+        if status == ALREADY_ABOVE:
+            return "upper bound ≥ 1 already at the smallest beta_r (the indicator itself may be < 1)"
     if status == CROSSED:
         return f"{c['first']:.4g}"
     if status == ALREADY_ABOVE:

@@ -308,6 +308,9 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
             elif ind == "max_re":
                 eig = [r["max_re_eigenvalue"] for r in rows]
             by_map[m][ind] = beta_crossings(b, [r[ind] for r in rows], 1.0, eig, ind)
+            kind_key = "rho_abs_kind" if ind == "rho_abs" else "norms_kind"
+            if ind in ("rho_abs", "sup_norm", "log_norm") and any(r.get(kind_key) == "upper_bound" for r in rows):
+                by_map[m][ind]["from_upper_bound"] = True  # the true crossing lies at or above this beta
     primary = "reduced" if "reduced" in names else names[0]
     beta_star = {ind: {**by_map[primary][ind], "map": primary} for ind in BETA_STAR_INDICATORS}
     multi = [br["beta_r"] for br in branch if len(br["fixed_points"]) > 1]

@@ -111,3 +111,21 @@ def test_perron_upper_bound_brackets_the_root():
     root = np.max(np.abs(np.linalg.eigvals(A)))
     hi, lo, x = perron_upper_bound(lambda v: A @ v, 40)
     assert lo <= root * (1 + 1e-12) and hi >= root * (1 - 1e-12) and hi - lo <= 1e-6 * hi
+
+
+def test_sweep_routes_agree_and_label_bounds():
+    from empo_tabular.contraction import analyze_contraction
+
+    w = random_world(30, n_goals=2, n_actions=2, seed=4)
+    prior = solve_phase1(w, PARAMS)
+    betas = [0.0, 2.0, 20.0]
+    reps = {route: analyze_contraction(w, prior, PARAMS, betas, maps=("reduced",), n_fixed_point_starts=0,
+                                       options={**FAST, "reduced_route": route}) for route in ("dense", "matrix_free")}
+    d, m = reps["dense"].rows("reduced"), reps["matrix_free"].rows("reduced")
+    for a, b in zip(d, m):
+        assert b["rho"] == pytest.approx(a["rho"], abs=1e-8) and b["max_re"] == pytest.approx(a["max_re"], abs=1e-8)
+        assert b["dq_dbeta"] == pytest.approx(a["dq_dbeta"], rel=1e-6)  # Woodbury solve vs GMRES
+        assert b["rho_abs_kind"] == "upper_bound" and a["rho_abs_kind"] == "exact"
+        assert b["rho_abs"] >= a["rho_abs"] * (1 - 1e-9)
+    assert reps["matrix_free"].ordering["rows_ok"]
+    assert "UPPER BOUND" in reps["matrix_free"].summary() and "UPPER BOUND" not in reps["dense"].summary()
