@@ -129,3 +129,24 @@ def test_sweep_routes_agree_and_label_bounds():
         assert b["rho_abs"] >= a["rho_abs"] * (1 - 1e-9)
     assert reps["matrix_free"].ordering["rows_ok"]
     assert "UPPER BOUND" in reps["matrix_free"].summary() and "UPPER BOUND" not in reps["dense"].summary()
+
+
+def test_krylov_and_refined_solvers_solve_the_system():
+    import scipy.sparse as sp
+
+    from empo_tabular.contraction.matrix_free import KrylovSolver, RefinedSolver
+
+    rng = np.random.default_rng(7)
+    n = 300
+    A = sp.random(n, n, density=0.02, random_state=8, format="csr")
+    A = 0.9 * sp.diags(1.0 / np.maximum(np.asarray(A.sum(axis=1)).ravel(), 1e-12)) @ A  # substochastic * 0.9
+    M = (sp.identity(n) - A).tocsc()
+    b = rng.standard_normal(n)
+    x_ref, xt_ref = np.linalg.solve(M.toarray(), b), np.linalg.solve(M.toarray().T, b)
+    ks = KrylovSolver(M)
+    np.testing.assert_allclose(ks.solve(b), x_ref, atol=1e-11)
+    np.testing.assert_allclose(ks.solve(b, trans="T"), xt_ref, atol=1e-11)
+    near = spla.splu((sp.identity(n) - 0.98 * A).tocsc())  # a nearby matrix's factorisation
+    rs = RefinedSolver(M, near, spla.splu)
+    np.testing.assert_allclose(rs.solve(b), x_ref, atol=1e-12)
+    np.testing.assert_allclose(rs.solve(b, trans="T"), xt_ref, atol=1e-12)
