@@ -39,7 +39,7 @@ __all__ = ["KrylovSolver", "ReducedOperator", "RefinedSolver", "arpack_spectrum"
 class KrylovSolver:
     """``M x = b`` by GMRES (Jacobi-preconditioned, relative residual ``rtol``); the interface of ``splu``."""
 
-    def __init__(self, M, rtol: float = 1e-13):
+    def __init__(self, M, rtol: float = 1e-12):
         self.M = sp.csr_matrix(M)
         self.MT = self.M.T.tocsr()
         d = self.M.diagonal()
@@ -198,10 +198,12 @@ def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list):
     k = max(1, min(int(k), n - 2))
     ncv = min(n, max(2 * k + 1, 20))
     got = {}
+    v0 = rng.standard_normal(n)
     for which in ("LM", "LR"):
         try:
-            vals, vecs = spla.eigs(op, k=k, which=which, tol=tol, ncv=ncv, v0=rng.standard_normal(n),
-                                   maxiter=max(1000, 10 * n))
+            vals, vecs = spla.eigs(op, k=k, which=which, tol=tol, ncv=ncv, v0=v0, maxiter=max(1000, 10 * n))
+            if which == "LM" and vals.size:  # start LR from the dominant vector: often the same eigenvalue
+                v0 = np.real(vecs[:, 0]) + 1e-3 * np.linalg.norm(vecs[:, 0]) * rng.standard_normal(n) / math.sqrt(n)
         except spla.ArpackNoConvergence as exc:
             vals, vecs = exc.eigenvalues, exc.eigenvectors
             notes.append(f"ARPACK (which={which!r}) did not converge; {vals.size} Ritz values kept")
@@ -225,7 +227,7 @@ def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list):
     return lam, dom, vec, max_re
 
 
-def perron_upper_bound(op_apply, n: int, v0=None, tol: float = 1e-10, rng=None):
+def perron_upper_bound(op_apply, n: int, v0=None, tol: float = 1e-6, rng=None):
     """Certified upper bound on the Perron root of a nonnegative operator (``op_apply(x) >= 0`` for ``x >= 0``).
 
     ARPACK (``k=1``, ``which="LM"``) gives an approximate Perron vector ``x``; ``x`` is made strictly positive
