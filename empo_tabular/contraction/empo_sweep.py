@@ -119,7 +119,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
                         n_fixed_point_starts: int = 6, fixed_point_max_dim=None, seed: int = 0,
                         progress: bool = False, include_v_r: bool = True, options=None, region_beta=None,
                         a_values=DEFAULT_A_VALUES, kappa_values=DEFAULT_KAPPA_VALUES,
-                        max_saved_eigenvalues: int = 200, n_jobs: int = 1, fixed_point_budget: float = 60.0,
+                        max_saved_eigenvalues: int = 200, n_jobs: int = 1, fixed_point_budget: float = 20.0,
                         fixed_point_box=3.0, fixed_point_starts=None, fixed_point_jobs: int = 1) -> ContractionReport:
     """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)`` from beta_r = 0.
 
@@ -144,7 +144,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     fixed_point_max_dim : int, optional
         Largest reduced dimension ``n_q`` for the search (default: no cap, only the budget).
     fixed_point_budget : float
-        Seconds the whole multiplicity search may take (estimated before it runs; default 60).
+        Seconds the whole multiplicity search may take (estimated before it runs; default 20).
     fixed_point_box : float or (lower, upper)
         Search box: a factor ``c > 1`` gives ``[c min q*, max q*/c]`` in every coordinate (default 3);
         or explicit negative corners (scalars or arrays of length n_q).  Starts are log-uniform.
