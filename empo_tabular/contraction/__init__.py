@@ -16,10 +16,19 @@ analyze_contraction          indicators of those maps along the branch Q*(beta_r
 ContractionReport            table, critical betas, ordering checks, spectra, region; save / load
 load_contraction_report      read a saved report back
 beta_crossings               level-1 crossings of an indicator, interpolated in log beta
+INDICATORS                   the indicator registry (name, label, iteration, description), derived from MapReport
 
 The job that adds SA runs and figures is :func:`empo_tabular.apps.contraction_job.run_contraction_job`.
 """
-from .contraction_report import ContractionReport, beta_crossings, classify_eigenvalue, load_contraction_report
+from ._report import INDICATORS, Indicator
+from .contraction_report import (
+    BETA_STAR_INDICATORS,
+    CHAIN,
+    ContractionReport,
+    beta_crossings,
+    classify_eigenvalue,
+    load_contraction_report,
+)
 from .empo_analysis import ANALYZE_DEFAULTS, follow_branch
 from .empo_maps import MAP_NAMES, EmpoMaps
 from .empo_sweep import analyze_contraction
@@ -29,6 +38,10 @@ from .spectral import alpha_best_from_eigenvalues, alpha_max_from_eigenvalues, d
 
 __all__ = [
     "ANALYZE_DEFAULTS",
+    "BETA_STAR_INDICATORS",
+    "CHAIN",
+    "INDICATORS",
+    "Indicator",
     "ContractionReport",
     "EmpoMaps",
     "FixedPointSet",

@@ -5,7 +5,41 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["MapReport"]
+__all__ = ["INDICATORS", "Indicator", "MapReport"]
+
+#: Which iteration an indicator below 1 certifies (CONTRACTION_THEORY §0 item 3).
+SYNC = "synchronous undamped"
+ODE = "small damped steps (ODE limit)"
+ASYNC = "asynchronous"
+SUP = "any order (sup-norm contraction)"
+REL = "any order (relative/Thompson-metric contraction)"
+OBSERVED = "synchronous undamped (observed)"
+
+
+def _ind(label: str, iteration: str, description: str, *, beta_star: bool = True, chain=None, beta_star_name=""):
+    """Field metadata that makes a :class:`MapReport` field a contraction indicator."""
+    return field(metadata={"indicator": dict(label=label, iteration=iteration, description=description,
+                                             beta_star=beta_star, chain=chain, beta_star_name=beta_star_name)})
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One contraction indicator, derived from the metadata of a :class:`MapReport` field.
+
+    ``name`` is the field (and table column) name; ``label`` a short plot label; ``iteration`` the
+    iteration whose local convergence ``value < 1`` certifies; ``description`` a one-sentence definition
+    (for captions); ``beta_star`` whether its level-1 crossing is in the beta* table; ``chain`` its
+    position in ``||J|| >= rho(|J|) >= rho(J) >= max Re`` (None when not in the chain);
+    ``beta_star_name`` the theory's name of its crossing (``beta*_sync``, ...).
+    """
+
+    name: str
+    label: str
+    iteration: str
+    description: str
+    beta_star: bool
+    chain: int | None
+    beta_star_name: str
 
 
 # --------------------------------------------------------------------------------------------
@@ -79,6 +113,12 @@ class MapReport:
         computed from Ritz values only: ``alpha_max`` is then an upper estimate).
     n_evals : int
         Evaluations of F spent.
+    rho_abs_kind : str
+        ``"exact"`` (``rho_abs`` is the Perron root of ``|J|``) or ``"upper_bound"`` (large reduced
+        maps: the Perron root of a nonnegative majorant of ``|J|``, see
+        :mod:`~empo_tabular.contraction.matrix_free`).
+    norms_kind : str
+        The same for ``sup_norm`` and ``log_norm``.
     notes : list of str
         Caveats (matrix-free limitations, ARPACK failures, ...).
     jacobian : numpy.ndarray, scipy.sparse matrix or None
@@ -88,20 +128,32 @@ class MapReport:
     n: int
     jacobian_method: str
     residual: float
-    sup_norm: float
-    log_norm: float
-    rho_abs: float
+    sup_norm: float = _ind("||J||_inf", SUP, "sup_norm = ||J||_inf = max_i sum_j |J_ij|: below 1 the map is a local "
+                           "contraction in the sup norm.", chain=0, beta_star_name="beta*_sup")
+    log_norm: float = _ind("||D^-1 J D||_inf", REL, "log_norm = ||D^-1 J D||_inf with D = diag(|x*|): the sup norm of J "
+                           "in log coordinates (relative errors), the local constant in the relative/Thompson "
+                           "metric natural for the power law.", beta_star_name="beta*_rel")
+    rho_abs: float = _ind("rho(|J|)", ASYNC, "rho_abs = rho(|J|), the Perron root of |J|: the best weighted "
+                          "max-norm constant; below 1 every asynchronous schedule converges locally (an upper "
+                          "bound when rho_abs_kind = 'upper_bound').", chain=1, beta_star_name="beta*_async")
     perron_weights: np.ndarray | None
-    rho: float
+    rho: float = _ind("rho(J)", SYNC, "rho = rho(J), the spectral radius of the Jacobian: below 1 plain "
+                      "synchronous undamped iteration converges locally (Ostrowski).", chain=2,
+                      beta_star_name="beta*_sync")
     dominant_eigenvalue: complex
     dominant_eigenvector: np.ndarray | None
-    max_re: float
+    max_re: float = _ind("max Re lambda", ODE, "max_re = max_i Re lambda_i(J): below 1 the ODE x' = F(x) - x is "
+                         "stable, so damped iteration with a small enough step (and small SA steps) converges "
+                         "locally.", chain=3, beta_star_name="beta*_ODE")
     alpha_max: float
     alpha_best: float
     alpha_best_rate: float
     norm_2: float
     fold_distance: float
-    picard_ratio: float
+    picard_ratio: float = _ind("Picard ratio", OBSERVED, "picard_ratio = the geometric-mean step ratio "
+                               "||x_{k+1} - x_k|| / ||x_k - x_{k-1}|| observed over the last steps of plain iteration "
+                               "started near x*: an estimate of the asymptotic rate |lambda_dom|, not a bound.",
+                               beta_star_name="observed")
     period2: bool
     period2_orbit: bool
     period2_amplitude: float
@@ -114,10 +166,14 @@ class MapReport:
     eigenvalues: np.ndarray
     spectrum_complete: bool
     n_evals: int
+    rho_abs_kind: str = "exact"
+    norms_kind: str = "exact"
     notes: list = field(default_factory=list)
     jacobian: object = field(default=None, repr=False, compare=False)
 
     _ARRAYS = ("perron_weights", "dominant_eigenvector", "box_lower", "box_upper", "eigenvalues")
+    #: The scalar fields (every field except the arrays, ``notes`` and ``jacobian``), in declaration order.
+    SCALARS = ()
 
     def to_dict(self, include_arrays: bool = True) -> dict:
         """JSON-serialisable dict: complex numbers as ``[re, im]``, arrays as (nested) lists.
@@ -154,6 +210,14 @@ class MapReport:
                 value = list(value or [])
             kwargs[f.name] = value
         return cls(**kwargs)
+
+
+MapReport.SCALARS = tuple(f.name for f in fields(MapReport)
+                          if f.name not in MapReport._ARRAYS and f.name not in ("notes", "jacobian"))
+
+#: The contraction indicators, one record per :class:`MapReport` field that carries indicator metadata.
+INDICATORS = tuple(Indicator(name=f.name, **f.metadata["indicator"]) for f in fields(MapReport)
+                   if "indicator" in f.metadata)
 
 
 def _jsonable(value):

@@ -29,15 +29,22 @@ from ..exact.phase2 import solve_phase2
 from . import _estimators as est
 from ._report import MapReport
 from .generic import CountedMap, norm_fields, normalise_vector, spectral_fields, analyze_map
+from .matrix_free import ReducedOperator, RefinedSolver, arpack_spectrum, perron_upper_bound
 from .spectral import dominant_index, perron
 
-__all__ = ["ANALYZE_DEFAULTS", "analyze_joint", "analyze_reduced", "branch_derivative", "follow_branch"]
+__all__ = ["ANALYZE_DEFAULTS", "REDUCED_ROUTES", "analyze_joint", "analyze_reduced", "analyze_reduced_matrix_free",
+           "branch_derivative", "follow_branch", "matrix_free_state", "reduced_route"]
 
 #: Budgets for the map-level estimators (Picard observation, lower bounds, ARPACK) used by
 #: :func:`analyze_contraction`; smaller than :func:`analyze_map`'s defaults to keep sweeps fast.
 ANALYZE_DEFAULTS = dict(n_samples=30, picard_steps=100, picard_window=20, adversarial=True, adversarial_starts=2,
                         adversarial_rows=4, adversarial_maxfev=100, box=0.1, n_eigs=12, joint_dense_max=600,
-                        core_dense_max=1500, h_rel=1e-6)
+                        core_dense_max=1500, h_rel=1e-6, reduced_route="auto", reduced_dense_max=1500,
+                        arpack_tol=1e-12, mf_n_eigs=1)
+#: ``reduced_route`` values: ``"dense"`` (complete spectrum of ``W P``, exact ``rho(|J_R|)``), ``"matrix_free"``
+#: (:mod:`.matrix_free`: ARPACK Ritz values, ``rho_abs`` an upper bound), ``"auto"`` (dense when
+#: ``n_q <= reduced_dense_max``).
+REDUCED_ROUTES = ("auto", "dense", "matrix_free")
 
 
 def _solution_arrays(system, z, beta, world, prior, params):
@@ -177,7 +184,8 @@ def _eigenvector(A, lam):
     return v
 
 
-def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian, norms=None) -> MapReport:
+def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian, norms=None,
+              complete: bool = True) -> MapReport:
     """A :class:`MapReport` from a Jacobian ``J`` (dense or sparse), its complete spectrum ``lam`` and
     dominant eigenvector ``vec``, plus the F-based estimators of :func:`analyze_map`.
 
@@ -188,14 +196,14 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian,
     if norms is None:
         norms = norm_fields(abs(J) if sp.issparse(J) else np.abs(J), x_star)
     out = dict(norms)
-    out.update(spectral_fields(lam, True))
+    out.update(spectral_fields(lam, complete))
     dom = out["dominant_eigenvalue"]
     if vec is not None and dom.imag < 0:
         vec = vec.conjugate()
     if dom.imag < 0:
         dom = dom.conjugate()
     norm_2 = fold = math.nan
-    if n <= 500:
+    if n <= 500 and J is not None:
         Jd = J.toarray() if sp.issparse(J) else J
         norm_2 = float(np.linalg.svd(Jd, compute_uv=False)[0])
         fold = float(np.linalg.svd(np.eye(n) - Jd, compute_uv=False)[-1])
@@ -211,7 +219,7 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian,
     if opt["n_samples"] > 0:
         lb_s, pair = est.sampled_lower_bound(F, lower, upper, mask, int(opt["n_samples"]), rng)
     lb_a = math.nan
-    if opt["adversarial"]:
+    if opt["adversarial"] and J is not None:
         lb_a = est.adversarial_lower_bound(
             F, x_star, lower, upper, mask, rng, directions=est.top_row_signs(J, int(opt["adversarial_rows"])),
             jacobian_at=None, n_starts=int(opt["adversarial_starts"]), rows=int(opt["adversarial_rows"]), nm_max=10,
@@ -223,7 +231,8 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian,
         alpha_best=out["alpha_best"], alpha_best_rate=out["alpha_best_rate"], norm_2=norm_2, fold_distance=fold,
         picard_ratio=ratio, period2=flip, period2_orbit=orbit, period2_amplitude=amp, picard_status=status,
         picard_steps=steps, lower_bound_sampled=lb_s, lower_bound_adversarial=lb_a, box_lower=lower,
-        box_upper=upper, eigenvalues=out["eigenvalues"], spectrum_complete=True, n_evals=F.count, notes=[],
+        box_upper=upper, eigenvalues=out["eigenvalues"], spectrum_complete=complete, n_evals=F.count,
+        rho_abs_kind=out.get("rho_abs_kind", "exact"), norms_kind=out.get("norms_kind", "exact"), notes=[],
         jacobian=J if keep_jacobian else None)
 
 
@@ -248,12 +257,16 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
       (:meth:`EmpoMaps.reduced_near`), which gives the same values to ~1e-14.
 
     ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread (:func:`one_blas_thread`).
+    Without ``factors``, ``options["reduced_route"]`` (:func:`reduced_route`; by default ``n_q >
+    reduced_dense_max``) may send the call to :func:`analyze_reduced_matrix_free` instead.
     ``workspace`` (optional dict) keeps the large ``|J_R|`` buffer between calls of a sweep.
     """
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
-    rng = np.random.default_rng(seed)
     q_star = np.asarray(q_star, dtype=float)
     n = q_star.size
+    if factors is None and reduced_route(n, opt) == "matrix_free":
+        return analyze_reduced_matrix_free(maps, q_star, beta, seed=seed, options=opt, workspace=workspace)
+    rng = np.random.default_rng(seed)
     with one_blas_thread():
         P, W, st = maps.reduced_factors(q_star, beta) if factors is None else factors
         F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
@@ -278,6 +291,72 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
         norms = _factored_norms(P, W, q_star, perron_start, workspace)
         return _assemble(F, q_star, st["q_next"], J, lam, vec, np.ones(n, dtype=bool), opt, rng,
                          "analytic_factored", keep_jacobian, norms)
+
+
+def reduced_route(n_q: int, options=None) -> str:
+    """``"dense"`` or ``"matrix_free"``: the route :func:`analyze_reduced` takes for ``n_q`` unknowns."""
+    opt = {**ANALYZE_DEFAULTS, **(options or {})}
+    route = opt["reduced_route"]
+    if route not in REDUCED_ROUTES:
+        raise ValueError(f"options['reduced_route'] must be one of {REDUCED_ROUTES}, got {route!r}")
+    if route == "auto":
+        return "dense" if n_q <= int(opt["reduced_dense_max"]) else "matrix_free"
+    return route
+
+
+def matrix_free_state(maps, q_star, beta, near=None):
+    """:meth:`EmpoMaps.reduced_state` at ``q_star`` whose ``lu`` is always a solver of its ``M``: the state's own
+    factorisation, or (when ``near`` -- e.g. the previous beta's state -- let refinement solve it) a
+    :class:`~.matrix_free.RefinedSolver` that reuses ``near``'s factorisation."""
+    st = maps.reduced_state(q_star, beta, near=near)
+    if st["lu"] is None:
+        st["lu"] = RefinedSolver(st["M"], near["lu"], maps.evaluator_solver)
+    return st
+
+
+def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=None, state=None,
+                                workspace=None, operator=None) -> MapReport:
+    """:class:`MapReport` of the reduced map by the matrix-free route (:mod:`.matrix_free`).
+
+    ``rho, dominant_eigenvalue, max_re`` from ARPACK (``which = "LM"`` and ``"LR"``, ``tol =
+    options["arpack_tol"]``) on ``W P``; ``alpha_max``/``alpha_best`` from those Ritz values
+    (``spectrum_complete = False``); ``rho_abs``, ``sup_norm``, ``log_norm`` certified upper bounds
+    (``rho_abs_kind = norms_kind = "upper_bound"``); Picard ratio and the sampled lower bound as in
+    :func:`analyze_reduced`; no adversarial bound (it needs rows of J), no ``norm_2``/``fold_distance``.
+    ``jacobian_method`` is ``"matrix_free_analytic"``.  ``workspace`` keeps the Perron vector of the majorant
+    for the next call (warm start).
+    """
+    opt = {**ANALYZE_DEFAULTS, **(options or {})}
+    rng = np.random.default_rng(seed)
+    q_star = np.asarray(q_star, dtype=float)
+    n = q_star.size
+    with one_blas_thread():
+        st = matrix_free_state(maps, q_star, beta) if state is None else state
+        op = ReducedOperator(maps, q_star, beta, st) if operator is None else operator
+        F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
+        F.count += 1
+        notes = []
+        lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]),
+                                         rng, notes)
+        vec = None
+        if dom is not None:
+            vec = normalise_vector(op.P @ u) if abs(dom) > 0 else np.zeros(n, dtype=complex)
+        ws = workspace if workspace is not None else {}
+        hi, lo, x = perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=rng)
+        ws["mf_perron"] = x
+        sup_b, log_b = op.norm_bounds()
+        w = op.P @ x
+        w = w / w.max() if w.size and w.max() > 0 else np.ones(n)
+        norms = dict(sup_norm=max(sup_b, hi), log_norm=log_b, rho_abs=hi, perron_weights=w,
+                     rho_abs_kind="upper_bound", norms_kind="upper_bound")
+        rep = _assemble(F, q_star, st["q_next"], None, lam, vec, np.ones(n, dtype=bool),
+                        {**opt, "adversarial": False}, rng, "matrix_free_analytic", False, norms, complete=False)
+        rep.notes = notes + [
+            f"matrix-free route: {lam.size} Ritz values (ARPACK LM, LR) of W P; alpha_max/alpha_best from them only",
+            f"rho_abs = {hi:.6g} is an UPPER BOUND on rho(|J_R|) (Collatz-Wielandt bound of the majorant "
+            f"P(|VQ| + |R_m| M^-1 |EQ|); its lower CW bound {lo:.6g}); sup_norm, log_norm: bounds from the same majorant",
+            "adversarial lower bound skipped (needs rows of J)"]
+        return rep
 
 
 def analyze_joint(maps, map_name, z_star, beta, *, seed: int = 0, options=None,

@@ -62,12 +62,14 @@ from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import param_args, world_args, check_phase2_inputs, jacobian_blocks
 from ..core.world import TabularWorld
+from .matrix_free import KrylovSolver
 from .spectral import component_product
 
 __all__ = ["MAP_NAMES", "EmpoMaps"]
 
 MAP_NAMES = ("reduced", "jacobi", "gauss_seidel")
-
+#: Above this many V_h^e unknowns (cyclic worlds) the evaluator system is solved by GMRES, not a sparse LU.
+KRYLOV_MIN = 50_000
 
 
 def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):
@@ -177,6 +179,7 @@ class EmpoMaps:
         self._qv_all = b["QV"][self.q_index].tocsr()
         self._qv = self._qv_all[:, self.states].tocsc().tocsr()
         self._v_terminal = np.where(live, 0.0, params.terminal_v_r)
+        self._ee_cache = None
 
     # ------------------------------------------------------------------ packing
 
@@ -304,6 +307,15 @@ class EmpoMaps:
         return jacobian_blocks(self.world, self.prior, self.params, beta, np.ascontiguousarray(Q),
                                np.ascontiguousarray(VE), np.ascontiguousarray(X), self.max_succ, self.caps)
 
+    @property
+    def qv_matrix(self) -> sp.csr_matrix:
+        """``P = dQ'/dV_r`` restricted to the unknowns (n_q x n_live, nonnegative, constant)."""
+        return self._qv
+
+    def restricted_blocks(self, beta, Q, VE, X) -> dict:
+        """Jacobian blocks ``EE, EQ, XE, UX, VQ, VU`` at full arrays ``(Q, VE, X)``, restricted to the unknowns."""
+        return self._blocks(beta, Q, VE, X)
+
     def _blocks(self, beta, Q, VE, X) -> dict:
         """Jacobian blocks restricted to the unknowns (rows and columns)."""
         b = self._raw_blocks(beta, Q, VE, X)
@@ -323,8 +335,49 @@ class EmpoMaps:
                        p.zeta, p.xi, p.eta, X, U, err)
         return X, U
 
+    def ee_matrix(self, PI) -> sp.csr_matrix:
+        """``A_EE(pi) = dV_h^e'/dV_h^e`` restricted to the unknowns, for the policy ``PI`` (S, n_ar).
+
+        ``A_EE`` is linear in pi: ``A_EE(pi) = sum_a diag(pi(a|s(row))) B_a`` with ``B_a`` the block of the
+        deterministic policy ``a`` (one Jacobian-kernel call per action, once per EmpoMaps; the union
+        sparsity pattern is cached), so each evaluation costs ``n_ar * nnz`` flops and no kernel call.
+        """
+        if self._ee_cache is None:
+            S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
+            parts = []
+            for a in range(n_ar):
+                Q = np.full((S, n_ar), -2.0)
+                Q[:, a] = -1.0  # beta = inf: the deterministic policy a
+                B = self._raw_blocks(np.inf, Q, np.zeros((S, H, G)), np.ones((S, H)))["EE"]
+                parts.append(B[self.e_index][:, self.e_index].tocoo())
+            n = self.n_e
+            lin = [p.row.astype(np.int64) * n + p.col for p in parts]
+            union = np.unique(np.concatenate(lin)) if lin else np.zeros(0, dtype=np.int64)
+            vals = np.zeros((n_ar, union.size))
+            for a, (p, li) in enumerate(zip(parts, lin)):
+                np.add.at(vals[a], np.searchsorted(union, li), p.data)
+            rows, cols = union // n, union % n
+            indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n)))).astype(np.int64)
+            row_state = self.e_index[rows] // (H * G)
+            self._ee_cache = (indptr, cols.astype(np.int64), vals, row_state)
+        indptr, cols, vals, row_state = self._ee_cache
+        data = np.einsum("an,na->n", vals, np.asarray(PI)[row_state])
+        return sp.csr_matrix((data, cols, indptr), shape=(self.n_e, self.n_e))
+
+    def evaluator_matrix(self, PI) -> sp.csc_matrix:
+        """The V_h^e system matrix ``I - A_EE(pi)`` (CSC), see :meth:`ee_matrix`."""
+        return (sp.identity(self.n_e, format="csr") - self.ee_matrix(PI)).tocsc()
+
+    def evaluator_solver(self, M):
+        """A solver of ``M x = b`` (``.solve(b, trans="N"|"T")``): sparse LU, or :class:`KrylovSolver` above
+        :data:`KRYLOV_MIN` unknowns on cyclic worlds (the fill of an LU of a random cyclic graph grows much
+        faster than its size; ``M`` is strictly diagonally dominant when gamma_h < 1, so GMRES converges fast)."""
+        return self._lu(M)
+
     def _lu(self, M):
         M = sp.csc_matrix(M)
+        if not self.world.is_acyclic and M.shape[0] > KRYLOV_MIN:
+            return KrylovSolver(M)
         if self.world.is_acyclic:  # triangular in the packing order: no pivoting, no fill, exact zeros
             return spla.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
         if self.params.gamma_h < 1.0:  # I - gamma_h A with A substochastic: strictly diagonally dominant
@@ -349,10 +402,9 @@ class EmpoMaps:
         beta = _check_beta(beta)
         q = self._vec(q, self.n_q, "q")
         Q, VE0, X1, U1, V0 = self._full(q=q)
-        # c_E: the V_h^e backup with zero continuation values; A_EE from the Jacobian kernel
+        # c_E: the V_h^e backup with zero continuation values; A_EE(pi) on its cached sparsity pattern
         _, PI, cE, _, _, _ = self._kernel_map(beta, Q, VE0, X1, U1, V0)
-        EE = self._raw_blocks(beta, Q, VE0, X1)["EE"][self.e_index][:, self.e_index]
-        M = (sp.identity(self.n_e, format="csc") - EE).tocsc()
+        M = self.evaluator_matrix(PI)
         c = cE.ravel()[self.e_index]
         e = lu = None
         if near is not None and near.get("lu") is not None and not self.world.is_acyclic:

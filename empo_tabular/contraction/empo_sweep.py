@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 
 import numpy as np
 
@@ -27,20 +26,23 @@ from .empo_analysis import (
     ANALYZE_DEFAULTS,
     analyze_joint,
     analyze_reduced,
+    analyze_reduced_matrix_free,
     branch_derivative,
     follow_branch,
+    matrix_free_state,
     one_blas_thread,
+    reduced_route,
 )
+from .matrix_free import ReducedOperator
 from .empo_maps import EmpoMaps, check_map_name
-from .fixed_points import find_fixed_points
+from ._report import MapReport
+from .multiplicity import fixed_point_search, plan_search, stability
 from .spectral import predict_convergence_region
 
 __all__ = ["analyze_contraction", "DEFAULT_A_VALUES", "DEFAULT_KAPPA_VALUES"]
 
-SCALAR_FIELDS = ("n", "jacobian_method", "residual", "sup_norm", "log_norm", "rho_abs", "rho", "dominant_eigenvalue",
-                 "max_re", "alpha_max", "alpha_best", "alpha_best_rate", "norm_2", "fold_distance", "picard_ratio",
-                 "period2", "period2_orbit", "period2_amplitude", "picard_status", "picard_steps",
-                 "lower_bound_sampled", "lower_bound_adversarial", "spectrum_complete", "n_evals")
+#: The table's MapReport columns: every scalar field of :class:`MapReport` (one definition: ``MapReport.SCALARS``).
+SCALAR_FIELDS = MapReport.SCALARS
 DEFAULT_A_VALUES = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0)
 DEFAULT_KAPPA_VALUES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 ORDER_RTOL = 1e-6
@@ -85,6 +87,7 @@ def _row(map_name, beta, rep, extra) -> dict:
     row["max_re_eigenvalue"] = complex(lam[int(np.argmax(lam.real))]) if lam.size else complex(math.nan, 0.0)
     if row["max_re_eigenvalue"].imag < 0:
         row["max_re_eigenvalue"] = row["max_re_eigenvalue"].conjugate()
+    row.update(stability(rep.rho, rep.max_re, rep.rho_abs, getattr(rep, "rho_abs_kind", "exact")))
     row.update(extra)
     return row
 
@@ -112,33 +115,12 @@ def _ordering(table, maps, by_map) -> dict:
             "chain": list(CHAIN)}
 
 
-def _fixed_point_search(maps, q_star, beta, n_starts, seed, s0):
-    """Distinct fixed points of R_beta in a box around the branch point (small worlds)."""
-    lo = 3.0 * float(np.min(q_star))
-    hi = float(np.max(q_star)) / 3.0
-    R = maps.map_function("reduced", beta)
-
-    def F(q):  # outside Q < 0 the map is undefined: report non-finite values to the root finder
-        if not np.all(q < 0):
-            return np.full(q.size, np.nan)
-        return R(q)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fps = find_fixed_points(F, lo, hi, n_starts, seed, log_uniform=True, dim=q_star.size)
-    pts = []
-    for k in range(fps.shape[0]):
-        v = float(maps.reduced_state(np.asarray(fps[k]), beta)["V_r"][s0])
-        pts.append({"V_r_s0": v, "stable": bool(fps.stable[k]), "rho": float(fps.rho[k]),
-                    "max_re": float(fps.max_re[k])})
-    return pts
-
-
 def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", "gauss_seidel"), *,
-                        n_fixed_point_starts: int = 6, fixed_point_max_dim: int = 60, seed: int = 0,
+                        n_fixed_point_starts: int = 6, fixed_point_max_dim=None, seed: int = 0,
                         progress: bool = False, include_v_r: bool = True, options=None, region_beta=None,
                         a_values=DEFAULT_A_VALUES, kappa_values=DEFAULT_KAPPA_VALUES,
-                        max_saved_eigenvalues: int = 200, n_jobs: int = 1) -> ContractionReport:
+                        max_saved_eigenvalues: int = 200, n_jobs: int = 1, fixed_point_budget: float = 20.0,
+                        fixed_point_box=3.0, fixed_point_starts=None, fixed_point_jobs: int = 1) -> ContractionReport:
     """Contraction indicators of the Phase 2 maps along the branch ``Q*(beta_r)`` from beta_r = 0.
 
     Parameters
@@ -154,11 +136,23 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         Any of ``"reduced"``, ``"jacobi"``, ``"gauss_seidel"`` (:mod:`.empo_maps`).
     n_fixed_point_starts : int
         Random starts of :func:`find_fixed_points` on the reduced map per beta (0 disables the
-        search).  The search runs only when ``n_q <= fixed_point_max_dim`` (it needs
-        finite-difference Jacobians of R); otherwise ``n_fixed_points = -1`` ("not searched").
-        Found points are in the box ``[3 min q*, max q*/3]`` (log-uniform starts).
-    fixed_point_max_dim : int
-        Largest reduced dimension ``n_q`` for the multiplicity search.
+        search), in log coordinates with the analytic Jacobian, plus the branch point itself and any
+        ``fixed_point_starts``.  The search runs where it is affordable: one trial search (one random
+        start) at the largest beta is timed and extrapolated to every start and beta; above
+        ``fixed_point_budget`` seconds it is skipped and the report says "not searched"
+        (``n_fixed_points = None``, ``fixed_points_searched = False``, with the estimate).
+    fixed_point_max_dim : int, optional
+        Largest reduced dimension ``n_q`` for the search (default: no cap, only the budget).
+    fixed_point_budget : float
+        Seconds the whole multiplicity search may take (estimated before it runs; default 20).
+    fixed_point_box : float or (lower, upper)
+        Search box: a factor ``c > 1`` gives ``[c min q*, max q*/c]`` in every coordinate (default 3);
+        or explicit negative corners (scalars or arrays of length n_q).  Starts are log-uniform.
+    fixed_point_starts : array_like, shape (k, n_q), or dict beta -> array, optional
+        User start points of the search (flat q vectors, :meth:`EmpoMaps.pack_q`).
+    fixed_point_jobs : int
+        Worker processes running the starts of one search in parallel (used when ``n_jobs == 1``; inside
+        the ``n_jobs`` sweep workers the starts run serially).
     seed : int
         Seed of every random choice.
     progress : bool
@@ -202,8 +196,15 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     unknown = sorted(set(opt) - set(ANALYZE_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
+    reduced_route(1, opt)  # checks options["reduced_route"]
     if int(n_fixed_point_starts) < 0:
         raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
+    if isinstance(fixed_point_budget, bool) or not isinstance(fixed_point_budget, (int, float, np.integer, np.floating)) \
+            or not (math.isfinite(float(fixed_point_budget)) and fixed_point_budget >= 0):
+        raise ValueError(f"fixed_point_budget must be a finite number of seconds >= 0, got {fixed_point_budget!r}")
+    if isinstance(fixed_point_jobs, bool) or not isinstance(fixed_point_jobs, (int, np.integer)) \
+            or fixed_point_jobs < 1:
+        raise ValueError(f"fixed_point_jobs must be an integer >= 1, got {fixed_point_jobs!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ValueError(f"n_jobs must be an integer >= 1, got {n_jobs!r}")
     if region_beta is None:
@@ -211,11 +212,13 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     elif float(region_beta) not in grid:
         raise ValueError(f"region_beta = {region_beta!r} must be one of the betas {grid}")
     with one_blas_thread():  # dense kernels are small; OpenBLAS threading on a shared machine is a 10x loss
-        return _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_point_max_dim, seed,
+        fp = dict(starts=int(n_fixed_point_starts), max_dim=fixed_point_max_dim, budget=float(fixed_point_budget),
+                  box=fixed_point_box, user=fixed_point_starts, jobs=int(fixed_point_jobs))
+        return _sweep(world, prior, params, grid, names, opt, fp, seed,
                       progress, include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs)
 
 
-def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_point_max_dim, seed, progress,
+def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
            include_v_r, region_beta, a_values, kappa_values, max_saved_eigenvalues, n_jobs):
     """The body of :func:`analyze_contraction` (arguments already checked)."""
     t_start = time.perf_counter()
@@ -223,30 +226,48 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
     s0 = int(world.initial_state)
     notes = []
     sols = follow_branch(world, prior, params, grid)
-    search = n_fixed_point_starts > 0 and em.n_q <= fixed_point_max_dim
+    n_fixed_point_starts = fp["starts"]
+    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
     if n_fixed_point_starts > 0 and not search:
-        notes.append(f"fixed-point multiplicity not searched: n_q = {em.n_q} > fixed_point_max_dim = "
-                     f"{fixed_point_max_dim} (n_fixed_points = -1)")
+        notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
     table, branch = [], []
     spectra = {m: [] for m in names}
     region = None
 
+    route = reduced_route(em.n_q, opt)
+
     def one_beta(beta, sol, perron_start, workspace):
         q_star = em.pack_q(sol["Q_r"])
-        factors = em.reduced_factors(q_star, beta)
-        dq = branch_derivative(em, q_star, beta, factors)
+        if route == "dense":
+            factors = em.reduced_factors(q_star, beta)
+            dq = branch_derivative(em, q_star, beta, factors)
+        else:  # matrix-free: the previous beta's factorisation of the evaluator system is reused by refinement
+            st = matrix_free_state(em, q_star, beta, near=workspace.get("mf_state"))
+            workspace["mf_state"] = st
+            op = ReducedOperator(em, q_star, beta, st)
+            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st))
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
-        fps = _fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0) if search else []
-        n_fp = len(fps) if search else -1
+        fps, fp_arrays, fset = [], {}, None
+        if search:
+            user = fp["user"].get(beta) if isinstance(fp["user"], dict) else fp["user"]
+            fps, fset = fixed_point_search(em, q_star, beta, int(n_fixed_point_starts), seed, s0, fp["box"], user,
+                                            fp["jobs"] if n_jobs == 1 else 1)
+            i = grid.index(beta)
+            fp_arrays = {f"Q_r__beta_{i}__point_{k}": em.unpack_q(np.asarray(fset[k])) for k in range(len(fps))}
+        n_fp = len(fps) if search else None
         extra = {"solver_residual": float(sol["residual"]), "dq_dbeta": dq_norm, "n_fixed_points": n_fp,
-                 "beta_eff": _beta_eff(beta, sol["Q_r"], ~world.terminal)}
+                 "fixed_points_searched": bool(search), "beta_eff": _beta_eff(beta, sol["Q_r"], ~world.terminal)}
         stable = None
-        out = {"rows": [], "spectra": {}, "perron": perron_start, "region": None, "notes": []}
+        out = {"rows": [], "spectra": {}, "perron": perron_start, "region": None, "notes": [], "fp_arrays": fp_arrays}
         for m in names:
             t0 = time.perf_counter()
             if m == "reduced":
-                rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
-                                      perron_start=perron_start, workspace=workspace)
+                if route == "dense":
+                    rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
+                                          perron_start=perron_start, workspace=workspace)
+                else:
+                    rep = analyze_reduced_matrix_free(em, q_star, beta, seed=seed, options=opt, state=st,
+                                                      workspace=workspace, operator=op)
                 out["perron"] = rep.perron_weights
             else:
                 z = em.fixed_point(m, _Arrays(sol))
@@ -258,13 +279,17 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
             lam = np.asarray(rep.eigenvalues, dtype=complex)
             out["spectra"][m] = lam[np.argsort(-np.abs(lam), kind="stable")][:max_saved_eigenvalues]
             if stable is None or m == "reduced":
-                stable = bool(rep.rho < 1.0)
-        out["branch"] = {"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable, "dq_dbeta": dq_norm,
-                         "fixed_points": fps}
+                stable = stability(rep.rho, rep.max_re, rep.rho_abs, rep.rho_abs_kind)
+                stable["stability_map"] = m
+        out["branch"] = {"beta_r": beta, "V_r_s0": float(sol["V_r"][s0]), "stable": stable["stable_sync"], **stable,
+                         "dq_dbeta": dq_norm, "fixed_points_searched": bool(search), "n_fixed_points": n_fp,
+                         "fixed_points": fps, "search_seconds": float(fset.seconds) if search else None}
         return out
 
     results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
+    fp_arrays = {}
     for res in results:
+        fp_arrays.update(res["fp_arrays"])
         table.extend(res["rows"])
         for m in names:
             spectra[m].append(res["spectra"][m])
@@ -283,11 +308,22 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
             elif ind == "max_re":
                 eig = [r["max_re_eigenvalue"] for r in rows]
             by_map[m][ind] = beta_crossings(b, [r[ind] for r in rows], 1.0, eig, ind)
+            kind_key = "rho_abs_kind" if ind == "rho_abs" else "norms_kind"
+            if ind in ("rho_abs", "sup_norm", "log_norm") and any(r.get(kind_key) == "upper_bound" for r in rows):
+                by_map[m][ind]["from_upper_bound"] = True  # the true crossing lies at or above this beta
     primary = "reduced" if "reduced" in names else names[0]
     beta_star = {ind: {**by_map[primary][ind], "map": primary} for ind in BETA_STAR_INDICATORS}
     multi = [br["beta_r"] for br in branch if len(br["fixed_points"]) > 1]
+    box = fp["box"]
     beta_star["multi"] = {"first": float(multi[0]) if multi else math.inf, "all": multi, "map": "reduced",
-                          "searched": bool(search)}
+                          "searched": bool(search), "status": ("found" if multi else "none_found") if search
+                          else "not_searched", "reason": reason, "estimated_seconds": estimate,
+                          "n_starts": int(n_fixed_point_starts), "n_searched_betas": len(grid) if search else 0,
+                          "box": (f"[{box:g} min q*, max q*/{box:g}] (log-uniform)"
+                                  if not isinstance(box, (tuple, list)) else "user (lower, upper)"),
+                          "budget_seconds": fp["budget"]}
+    if fp_arrays:
+        fp_arrays["betas"] = np.asarray(grid, dtype=float)
     worst = max((float(r["solver_residual"]) for r in table), default=0.0)
     return ContractionReport(
         maps=names, betas=grid, params=params.to_dict(), world_checksum=world.checksum,
@@ -300,8 +336,10 @@ def _sweep(world, prior, params, grid, names, opt, n_fixed_point_starts, fixed_p
                "n_q": int(em.n_q), "n_joint": int(em.n_joint), "include_v_r": bool(include_v_r)},
         table=table, beta_star=beta_star, beta_star_by_map=by_map, ordering=_ordering(table, names, by_map),
         branch=branch, spectra=spectra, region=region, seconds=time.perf_counter() - t_start,
-        notes=notes, options={**opt, "seed": int(seed), "n_fixed_point_starts": int(n_fixed_point_starts),
-                              "fixed_point_max_dim": int(fixed_point_max_dim), "region_beta": float(region_beta)})
+        notes=notes, fixed_point_arrays=fp_arrays,
+        options={**opt, "seed": int(seed), "n_fixed_point_starts": int(n_fixed_point_starts),
+                 "fixed_point_max_dim": None if fp["max_dim"] is None else int(fp["max_dim"]),
+                 "fixed_point_budget": fp["budget"], "region_beta": float(region_beta)})
 
 
 class _Arrays:

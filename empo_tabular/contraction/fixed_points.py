@@ -70,10 +70,12 @@ class FixedPointSet(np.ndarray):
     """
 
     _ROW_ATTRS = ("rho", "max_re", "stable", "residual", "dominant_eigenvalue")
-    _META_ATTRS = ("n_starts", "n_converged", "lower", "upper")
+    _META_ATTRS = ("n_starts", "n_converged", "lower", "upper", "n_user_starts", "log_coords", "jacobian_kind",
+                   "seconds")
 
     def __new__(cls, points, *, rho, max_re, stable, residual, dominant_eigenvalue,
-                n_starts=0, n_converged=0, lower=None, upper=None):
+                n_starts=0, n_converged=0, lower=None, upper=None, n_user_starts=0, log_coords=False,
+                jacobian_kind="finite_difference", seconds=0.0):
         obj = np.asarray(points, dtype=float).view(cls)
         if obj.ndim != 2:
             raise ValueError(f"points must be 2-D (k, n), got shape {obj.shape}")
@@ -85,6 +87,8 @@ class FixedPointSet(np.ndarray):
                 raise ValueError(f"{name} must have length {k} (one per row), got shape {arr.shape}")
             setattr(obj, name, arr)
         obj.n_starts, obj.n_converged, obj.lower, obj.upper = int(n_starts), int(n_converged), lower, upper
+        obj.n_user_starts, obj.log_coords = int(n_user_starts), bool(log_coords)
+        obj.jacobian_kind, obj.seconds = str(jacobian_kind), float(seconds)
         return obj
 
     def __array_finalize__(self, obj):
@@ -150,7 +154,8 @@ class FixedPointSet(np.ndarray):
             "rho": self.rho.tolist(), "max_re": self.max_re.tolist(), "stable": self.stable.tolist(),
             "residual": self.residual.tolist(),
             "dominant_eigenvalue": [[float(z.real), float(z.imag)] for z in self.dominant_eigenvalue],
-            "n_starts": self.n_starts, "n_converged": self.n_converged,
+            "n_starts": self.n_starts, "n_converged": self.n_converged, "n_user_starts": self.n_user_starts,
+            "log_coords": self.log_coords, "jacobian_kind": self.jacobian_kind, "seconds": self.seconds,
         }
 
 
@@ -176,8 +181,8 @@ class _NonFinite(Exception):
     pass
 
 
-def _newton(G, x, tol_fn, h_rel, max_iter):
-    """Newton on G with a central-difference Jacobian and backtracking on ||G||_inf."""
+def _newton(G, x, tol_fn, h_rel, max_iter, Jg=None):
+    """Newton on G (Jacobian ``Jg`` when given, else central differences) with backtracking on ||G||_inf."""
     n = x.size
     zero = np.zeros(n, dtype=bool)
     g = G(x)
@@ -185,13 +190,13 @@ def _newton(G, x, tol_fn, h_rel, max_iter):
     for _ in range(max_iter):
         if r <= tol_fn(x):
             break
-        Jg = fd_dense(G, x, h_rel, est.scales_of(x, zero), zero)
+        J = Jg(x) if Jg is not None else fd_dense(G, x, h_rel, est.scales_of(x, zero), zero)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                step = np.linalg.solve(Jg, -g)
+                step = np.linalg.solve(J, -g)
             except np.linalg.LinAlgError:
-                step = np.linalg.lstsq(Jg, -g, rcond=None)[0]
+                step = np.linalg.lstsq(J, -g, rcond=None)[0]
         if not np.all(np.isfinite(step)):
             break
         t, improved = 1.0, False
@@ -212,10 +217,15 @@ def _newton(G, x, tol_fn, h_rel, max_iter):
     return x, r
 
 
+#: Largest dimension for which find_fixed_points may use finite-difference Jacobians (above it, pass ``jacobian``).
+FD_MAX_DIM = 100
+
+
 def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, dedup_tol: float = 1e-8,
                       log_uniform: bool = False, margin: float = 1e-6, h_rel: float = 1e-6,
                       max_newton: int = 50, bridge_rounds: int = 2, bridge_points=(0.25, 0.5, 0.75),
-                      dim=None) -> FixedPointSet:
+                      dim=None, jacobian=None, starts=None, log_coords: bool = False, n_jobs: int = 1,
+                      fd_max_dim: int = FD_MAX_DIM) -> FixedPointSet:
     """Find the distinct fixed points of ``F`` in a box by multistart root finding.
 
     Parameters
@@ -225,7 +235,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     lower, upper : float or array_like, shape (n,)
         Box corners, ``lower < upper`` in every coordinate (scalars need ``dim``).
     n_starts : int
-        Number of random starts (>= 1).
+        Number of random starts (>= 1, or >= 0 when ``starts`` are given).
     seed : int
         Seed of the starts.
     tol : float
@@ -237,7 +247,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     margin : float
         Roots may lie up to ``margin * (upper - lower)`` outside the box.
     h_rel : float
-        Relative step of the finite-difference Jacobians (Newton, and stability of each point).
+        Relative step of the finite-difference Jacobians (only without ``jacobian``).
     max_newton : int
         Newton iterations for the fallback solver.
     bridge_rounds, bridge_points
@@ -245,23 +255,53 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         found (the first 12) and ``t`` in ``bridge_points``, repeated while new points appear
         (at most ``bridge_rounds`` rounds; 0 disables).  Unstable points of a fold sit between
         the two stable ones and have small basins for random starts; bridge starts find them.
+        With ``log_coords`` the segments are straight in ``log|x|``.
     dim : int, optional
         Dimension when ``lower`` and ``upper`` are both scalars.
+    jacobian : callable, optional
+        ``jacobian(x)`` -> the (dense) Jacobian of F at x.  Used by hybr, Newton and the stability of
+        each point; without it finite differences are used, allowed only up to ``fd_max_dim``.
+    starts : array_like, shape (k, n), optional
+        User start points, tried before the random ones (not counted in ``n_starts``).
+    log_coords : bool
+        Solve for ``y = log|x|`` (box and starts must keep one sign per coordinate; implies
+        ``log_uniform``): roots stay on the sign of the box, and the steps are relative.
+    n_jobs : int
+        Worker processes for the starts (forked; serial where ``fork`` is unavailable or inside a
+        worker).  The points found do not depend on ``n_jobs``.
+    fd_max_dim : int
+        Largest ``n`` for finite-difference Jacobians.
 
     Returns
     -------
     FixedPointSet
         Shape (k, n), rows sorted lexicographically, with ``rho``, ``max_re``, ``stable``,
-        ``residual`` and ``dominant_eigenvalue`` per row.  See the module docstring for the
-        algorithm.  F may return non-finite values outside its domain; such starts fail
-        quietly.
+        ``residual`` and ``dominant_eigenvalue`` per row, and how hard it searched (``n_starts``,
+        ``n_user_starts``, ``n_converged``, ``lower``, ``upper``, ``log_coords``, ``jacobian_kind``,
+        ``seconds``).  See the module docstring for the algorithm.  F may return non-finite
+        values outside its domain; such starts fail quietly.
     """
+    import time
+
+    t_start = time.perf_counter()
     lo, hi = _box(lower, upper, dim)
     n = lo.size
     n_starts = as_int(n_starts, "n_starts")
-    if n_starts < 1:
+    user = np.zeros((0, n))
+    if starts is not None:
+        user = as_array(starts, "starts", kind="float")
+        if user.ndim == 1:
+            user = user[None, :]
+        if user.ndim != 2 or user.shape[1] != n:
+            raise ValueError(f"starts must have shape (k, {n}), got {user.shape}")
+        if not np.all(np.isfinite(user)):
+            raise ValueError("starts must be finite")
+    if n_starts < (0 if user.shape[0] else 1):
         raise ValueError(f"n_starts must be >= 1, got {n_starts}")
     seed = as_int(seed, "seed")
+    n_jobs = as_int(n_jobs, "n_jobs")
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be >= 1, got {n_jobs}")
     for value, name in ((tol, "tol"), (dedup_tol, "dedup_tol"), (h_rel, "h_rel")):
         v = as_real(value, name)
         if not (math.isfinite(v) and v > 0):
@@ -269,20 +309,21 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     margin = as_real(margin, "margin")
     if not (math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be finite and >= 0, got {margin}")
+    if jacobian is not None and not callable(jacobian):
+        raise TypeError(f"jacobian must be callable (x -> J), got {type(jacobian).__name__}")
+    if jacobian is None and n > int(fd_max_dim):
+        raise ValueError(f"n = {n} > fd_max_dim = {fd_max_dim}: pass jacobian= (finite-difference Jacobians "
+                         f"cost 2n evaluations each)")
+    log_uniform = bool(log_uniform or log_coords)
     if log_uniform and not np.all((hi < 0) | (lo > 0)):
         j = int(np.flatnonzero(~((hi < 0) | (lo > 0)))[0])
         raise ValueError(f"log_uniform=True needs a box that excludes 0 in every coordinate; "
                          f"entry [{j}] is [{lo[j]!r}, {hi[j]!r}]")
+    sign = np.where(hi < 0, -1.0, 1.0)
+    if log_coords and user.shape[0] and np.any(user * sign <= 0):
+        raise ValueError("starts must have the sign of the box in every coordinate (log_coords=True)")
     Fc = CountedMap(F, n)
-
-    def G(x):
-        y = Fc(x)
-        if not np.all(np.isfinite(y)):
-            raise _NonFinite
-        return y - x
-
-    def tol_fn(x):
-        return tol * max(1.0, float(np.max(np.abs(x))))
+    ctx = _Problem(Fc, jacobian, tol, h_rel, max_newton, log_coords, sign)
 
     rng = np.random.default_rng(seed)
     width = hi - lo
@@ -290,13 +331,12 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     kept: list = []  # (residual, x), distinct
     n_converged = 0
 
-    def attempt(x0):
+    def accept(res):
         nonlocal n_converged
-        try:
-            x, r = _solve_one(G, x0, tol_fn, h_rel, max_newton)
-        except _NonFinite:
+        if res is None:
             return False
-        if not (r <= tol_fn(x) and np.all(x >= lo_m) and np.all(x <= hi_m)):
+        x, r = res
+        if not (r <= ctx.tol_x(x) and np.all(x >= lo_m) and np.all(x <= hi_m)):
             return False
         n_converged += 1
         for i, (r_old, y) in enumerate(kept):
@@ -307,19 +347,20 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         kept.append((r, x))
         return True
 
+    x0s = [x for x in user]
     for _ in range(n_starts):
         if log_uniform:
-            sign = np.where(hi < 0, -1.0, 1.0)
             a, b = np.log(np.minimum(np.abs(lo), np.abs(hi))), np.log(np.maximum(np.abs(lo), np.abs(hi)))
-            x0 = sign * np.exp(rng.uniform(a, b))
+            x0s.append(sign * np.exp(rng.uniform(a, b)))
         else:
-            x0 = rng.uniform(lo, hi)
-        attempt(x0)
+            x0s.append(rng.uniform(lo, hi))
+    for res in _run_starts(ctx, x0s, n_jobs):
+        accept(res)
     # bridge starts: between two attractors there is usually a saddle on a basin boundary
     done = set()
     for _ in range(max(0, bridge_rounds)):
-        new = False
         m = min(len(kept), 12)
+        batch = []
         for i in range(m):
             for j in range(i + 1, m):
                 if (i, j) in done:
@@ -327,7 +368,13 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
                 done.add((i, j))
                 xi, xj = kept[i][1], kept[j][1]
                 for t in bridge_points:
-                    new |= attempt(xi + t * (xj - xi))
+                    if log_coords:
+                        batch.append(sign * np.exp(np.log(np.abs(xi)) + t * (np.log(np.abs(xj)) - np.log(np.abs(xi)))))
+                    else:
+                        batch.append(xi + t * (xj - xi))
+        new = False
+        for res in _run_starts(ctx, batch, n_jobs):
+            new |= accept(res)
         if not new:
             break
     points = np.array([x for _, x in kept], dtype=float).reshape(len(kept), n)
@@ -337,30 +384,110 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
     rho, max_re, dom = [], [], []
     zero = np.zeros(n, dtype=bool)
     for x in points:
-        J = fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
+        J = np.asarray(jacobian(x), dtype=float) if jacobian is not None else \
+            fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
         lam = np.linalg.eigvals(J)
         rho.append(float(np.max(np.abs(lam))))
         max_re.append(float(np.max(lam.real)))
         dom.append(complex(lam[dominant_index(lam)]))
     rho = np.array(rho, dtype=float)
     return FixedPointSet(points, rho=rho, max_re=max_re, stable=rho < 1.0, residual=residual,
-                         dominant_eigenvalue=dom, n_starts=n_starts, n_converged=n_converged, lower=lo, upper=hi)
+                         dominant_eigenvalue=dom, n_starts=n_starts, n_converged=n_converged, lower=lo, upper=hi,
+                         n_user_starts=user.shape[0], log_coords=log_coords,
+                         jacobian_kind="analytic" if jacobian is not None else "finite_difference",
+                         seconds=time.perf_counter() - t_start)
 
 
-def _solve_one(G, x0, tol_fn, h_rel, max_newton):
+class _Problem:
+    """G(y) = F(x) - x in the solver's coordinates (``y = x``, or ``y = log|x|`` with ``log_coords``)."""
+
+    def __init__(self, F, jacobian, tol, h_rel, max_newton, log_coords, sign):
+        self.F, self.jacobian, self.tol, self.h_rel, self.max_newton = F, jacobian, tol, h_rel, max_newton
+        self.log_coords, self.sign = log_coords, sign
+
+    def tol_x(self, x):
+        return self.tol * max(1.0, float(np.max(np.abs(x))))
+
+    def to_x(self, y):
+        return self.sign * np.exp(y) if self.log_coords else y
+
+    def G(self, y):
+        x = self.to_x(y)
+        fx = self.F(x)
+        if not np.all(np.isfinite(fx)):
+            raise _NonFinite
+        if not self.log_coords:
+            return fx - x
+        r = fx * self.sign
+        if np.any(r <= 0):
+            raise _NonFinite
+        return np.log(r) - y
+
+    def Jg(self, y):
+        if self.jacobian is None:
+            return None
+        x = self.to_x(y)
+        J = np.asarray(self.jacobian(x), dtype=float)
+        if not self.log_coords:
+            return J - np.eye(x.size)
+        fx = self.F(x)
+        return (J * x[None, :]) / fx[:, None] - np.eye(x.size)  # d log|F| / d log|x| - I
+
+    def solve(self, x0):
+        """One start: ``(x, ||F(x) - x||_inf)`` or None."""
+        y0 = np.log(np.abs(x0)) if self.log_coords else np.asarray(x0, dtype=float)
+        ytol = (lambda _y: 0.1 * self.tol) if self.log_coords else (lambda y: self.tol_x(y))
+        try:
+            y, _ = _solve_one(self.G, y0, ytol, self.h_rel, self.max_newton,
+                              self.Jg if self.jacobian is not None else None)
+            x = self.to_x(y)
+            fx = self.F(x)
+        except _NonFinite:
+            return None
+        if not np.all(np.isfinite(fx)):
+            return None
+        return x, float(np.max(np.abs(fx - x)))
+
+
+_PROBLEMS: dict = {}  # problems of running searches, inherited by forked workers
+
+
+def _start_in_worker(args):
+    key, x0 = args
+    return _PROBLEMS[key].solve(x0)
+
+
+def _run_starts(ctx, x0s, n_jobs):
+    """``ctx.solve`` on every start, in order; forked workers when ``n_jobs > 1`` (serial fallback)."""
+    if n_jobs == 1 or len(x0s) < 2:
+        return [ctx.solve(x0) for x0 in x0s]
+    import multiprocessing as mp
+
+    key = id(ctx)
+    _PROBLEMS[key] = ctx
+    try:
+        with mp.get_context("fork").Pool(min(n_jobs, len(x0s))) as pool:
+            return pool.map(_start_in_worker, [(key, x0) for x0 in x0s], chunksize=1)
+    except (ValueError, AssertionError, OSError):  # no fork, or inside a daemonic worker
+        return [ctx.solve(x0) for x0 in x0s]
+    finally:
+        _PROBLEMS.pop(key, None)
+
+
+def _solve_one(G, x0, tol_fn, h_rel, max_newton, Jg=None):
     """hybr, then Newton if needed, then a Newton polish; returns ``(x, ||G(x)||_inf)``."""
     x, r = x0, math.inf
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            sol = so.root(G, x0, method="hybr", options={"xtol": 1e-14, "maxfev": 200 * (x0.size + 1)})
+            sol = so.root(G, x0, jac=Jg, method="hybr", options={"xtol": 1e-14, "maxfev": 200 * (x0.size + 1)})
         if np.all(np.isfinite(sol.x)):
             x = sol.x
             r = float(np.max(np.abs(G(x))))
     except _NonFinite:
         pass
     if not r <= tol_fn(x) * 1e3:
-        x, r = _newton(G, x0, tol_fn, h_rel, max_newton)
+        x, r = _newton(G, x0, tol_fn, h_rel, max_newton, Jg)
     # polish: Newton until the residual stops decreasing
-    x, r = _newton(G, x, lambda _x: 0.0, h_rel, 8)
+    x, r = _newton(G, x, lambda _x: 0.0, h_rel, 8, Jg)
     return x, r

@@ -1,0 +1,152 @@
+"""Tests of the matrix-free spectral route of the reduced map (:mod:`empo_tabular.contraction.matrix_free`).
+
+Oracles: NumPy eigenvalues of the dense analytic Jacobian ``J_R`` (``EmpoMaps.reduced_jacobian``, itself
+checked against finite differences in test_contraction_empo.py), Perron roots of ``|J_R|`` by
+``numpy.linalg.eigvals``, and matrices with eigenvalues chosen by hand.
+"""
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+
+from empo_tabular import EmpoParams, random_world, solve_phase1, solve_phase2
+from empo_tabular.contraction import EmpoMaps
+from empo_tabular.contraction.empo_analysis import analyze_reduced, reduced_route
+from empo_tabular.contraction.matrix_free import arpack_spectrum, perron_upper_bound
+
+PARAMS = EmpoParams(beta_h=5.0, gamma_h=0.9, gamma_r=0.9, zeta=2.0, xi=1.0, eta=1.1, beta_r=3.0)
+FAST = dict(picard_steps=5, n_samples=2, adversarial=False)
+CASES = [(40, 11, 3.0), (60, 3, 10.0), (25, 5, 30.0)]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"S{c[0]}-seed{c[1]}-beta{c[2]:g}")
+def case(request):
+    S, seed, beta = request.param
+    w = random_world(S, n_goals=2, n_actions=2, seed=seed)
+    prior = solve_phase1(w, PARAMS)
+    sol = solve_phase2(w, prior, PARAMS.replace(beta_r=beta))
+    em = EmpoMaps(w, prior, PARAMS)
+    return em, em.pack_q(sol.Q_r), beta
+
+
+def test_matrix_free_route_matches_dense_eigenvalues(case):
+    em, q, beta = case
+    J = em.reduced_jacobian(q, beta)
+    lam = np.linalg.eigvals(J)
+    mf = analyze_reduced(em, q, beta, options={**FAST, "reduced_route": "matrix_free"})
+    dense = analyze_reduced(em, q, beta, options={**FAST, "reduced_route": "dense"})
+    assert mf.jacobian_method == "matrix_free_analytic" and not mf.spectrum_complete
+    for rep in (mf, dense):
+        assert rep.rho == pytest.approx(np.max(np.abs(lam)), abs=1e-8)
+        assert rep.max_re == pytest.approx(np.max(lam.real), abs=1e-8)
+        dom = lam[np.argmin(np.abs(lam - rep.dominant_eigenvalue))]
+        assert abs(dom - rep.dominant_eigenvalue) <= 1e-8 and abs(dom) == pytest.approx(rep.rho, abs=1e-8)
+    assert mf.rho == pytest.approx(dense.rho, abs=1e-8) and mf.max_re == pytest.approx(dense.max_re, abs=1e-8)
+    # the dominant eigenvector is one: J v = lambda v
+    v = mf.dominant_eigenvector
+    np.testing.assert_allclose(J @ v, mf.dominant_eigenvalue * v, atol=1e-7)
+
+
+def test_matrix_free_norms_are_labelled_upper_bounds(case):
+    em, q, beta = case
+    J = em.reduced_jacobian(q, beta)
+    A = np.abs(J)
+    rho_abs = np.max(np.abs(np.linalg.eigvals(A)))
+    mf = analyze_reduced(em, q, beta, options={**FAST, "reduced_route": "matrix_free"})
+    dense = analyze_reduced(em, q, beta, options={**FAST, "reduced_route": "dense"})
+    assert dense.rho_abs_kind == "exact" and dense.rho_abs == pytest.approx(rho_abs, rel=1e-6)
+    assert mf.rho_abs_kind == "upper_bound" and mf.norms_kind == "upper_bound"
+    assert mf.rho_abs >= rho_abs * (1 - 1e-9)
+    assert mf.sup_norm >= A.sum(axis=1).max() * (1 - 1e-12)
+    assert mf.log_norm >= np.max(A @ np.abs(q) / np.abs(q)) * (1 - 1e-12)
+    assert mf.rho_abs <= mf.sup_norm * (1 + 1e-12)  # the chain still holds for the bounds
+
+
+def test_route_chosen_by_size():
+    assert reduced_route(100) == "dense"
+    assert reduced_route(10 ** 5) == "matrix_free"
+    assert reduced_route(100, {"reduced_route": "matrix_free"}) == "matrix_free"
+    with pytest.raises(ValueError, match="reduced_route"):
+        reduced_route(10, {"reduced_route": "sparse"})
+
+
+def test_ee_matrix_on_cached_pattern_matches_kernel_block(case):
+    em, q, beta = case
+    st = em.reduced_state(q, beta)
+    Q = np.where(em.live[:, None], em.unpack_q(q), -1.0)
+    block = em.restricted_blocks(beta, Q, st["V_h_e"], np.where(em.live[:, None], st["X_h"], 1.0))["EE"]
+    got = em.ee_matrix(st["pi_r"])
+    assert abs(got - block).max() <= 1e-15 * max(1.0, abs(block).max())
+
+
+def _hand_spectrum_operator(real, pairs, seed=0):
+    """A real non-normal matrix ``V D V^-1`` with eigenvalues ``real`` and ``pairs``, ``conj(pairs)``."""
+    n = len(real) + 2 * len(pairs)
+    D = np.zeros((n, n))
+    D[np.arange(len(real)), np.arange(len(real))] = real
+    for k, z in enumerate(pairs):
+        i = len(real) + 2 * k
+        D[i:i + 2, i:i + 2] = [[z.real, z.imag], [-z.imag, z.real]]
+    rng = np.random.default_rng(seed)
+    V = np.eye(n) + 0.3 * rng.standard_normal((n, n)) / np.sqrt(n)
+    return spla.aslinearoperator(V @ D @ np.linalg.inv(V))
+
+
+def test_arpack_spectrum_finds_largest_real_part_not_only_largest_modulus():
+    # 30 eigenvalues of modulus 0.8-0.99 with negative real part or large imaginary part, and the largest
+    # real part (0.3) carried by an eigenvalue of small modulus: LM alone would report max_re < 0.
+    rng = np.random.default_rng(3)
+    big = -rng.uniform(0.8, 0.99, 20)
+    pairs = 0.9 * np.exp(1j * rng.uniform(0.6 * np.pi, 0.9 * np.pi, 5))
+    real = np.concatenate([big, [0.3, 0.1, -0.05, 0.02, 0.0]])
+    lam = np.concatenate([real, pairs, pairs.conj()])
+    op = _hand_spectrum_operator(real, pairs)
+    got, dom, vec, max_re = arpack_spectrum(op, lam.size, 4, 1e-12, np.random.default_rng(0), [])
+    assert max_re == pytest.approx(0.3, abs=1e-9)
+    assert abs(dom) == pytest.approx(np.max(np.abs(lam)), abs=1e-9)
+
+
+def test_perron_upper_bound_brackets_the_root():
+    rng = np.random.default_rng(5)
+    A = rng.random((40, 40)) * (rng.random((40, 40)) < 0.2) + 0.01 * np.eye(40)
+    root = np.max(np.abs(np.linalg.eigvals(A)))
+    hi, lo, x = perron_upper_bound(lambda v: A @ v, 40)
+    assert lo <= root * (1 + 1e-12) and hi >= root * (1 - 1e-12) and hi - lo <= 1e-6 * hi
+
+
+def test_sweep_routes_agree_and_label_bounds():
+    from empo_tabular.contraction import analyze_contraction
+
+    w = random_world(30, n_goals=2, n_actions=2, seed=4)
+    prior = solve_phase1(w, PARAMS)
+    betas = [0.0, 2.0, 20.0]
+    reps = {route: analyze_contraction(w, prior, PARAMS, betas, maps=("reduced",), n_fixed_point_starts=0,
+                                       options={**FAST, "reduced_route": route}) for route in ("dense", "matrix_free")}
+    d, m = reps["dense"].rows("reduced"), reps["matrix_free"].rows("reduced")
+    for a, b in zip(d, m):
+        assert b["rho"] == pytest.approx(a["rho"], abs=1e-8) and b["max_re"] == pytest.approx(a["max_re"], abs=1e-8)
+        assert b["dq_dbeta"] == pytest.approx(a["dq_dbeta"], rel=1e-6)  # Woodbury solve vs GMRES
+        assert b["rho_abs_kind"] == "upper_bound" and a["rho_abs_kind"] == "exact"
+        assert b["rho_abs"] >= a["rho_abs"] * (1 - 1e-9)
+    assert reps["matrix_free"].ordering["rows_ok"]
+    assert "UPPER BOUND" in reps["matrix_free"].summary() and "UPPER BOUND" not in reps["dense"].summary()
+
+
+def test_krylov_and_refined_solvers_solve_the_system():
+    import scipy.sparse as sp
+
+    from empo_tabular.contraction.matrix_free import KrylovSolver, RefinedSolver
+
+    rng = np.random.default_rng(7)
+    n = 300
+    A = sp.random(n, n, density=0.02, random_state=8, format="csr")
+    A = 0.9 * sp.diags(1.0 / np.maximum(np.asarray(A.sum(axis=1)).ravel(), 1e-12)) @ A  # substochastic * 0.9
+    M = (sp.identity(n) - A).tocsc()
+    b = rng.standard_normal(n)
+    x_ref, xt_ref = np.linalg.solve(M.toarray(), b), np.linalg.solve(M.toarray().T, b)
+    ks = KrylovSolver(M)
+    np.testing.assert_allclose(ks.solve(b), x_ref, atol=1e-11)
+    np.testing.assert_allclose(ks.solve(b, trans="T"), xt_ref, atol=1e-11)
+    near = spla.splu((sp.identity(n) - 0.98 * A).tocsc())  # a nearby matrix's factorisation
+    rs = RefinedSolver(M, near, spla.splu)
+    np.testing.assert_allclose(rs.solve(b), x_ref, atol=1e-12)
+    np.testing.assert_allclose(rs.solve(b, trans="T"), xt_ref, atol=1e-12)
