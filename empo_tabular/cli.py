@@ -267,13 +267,15 @@ def cmd_sa(args) -> int:
 
 
 def cmd_contraction(args) -> int:
+    from ._validation import check_betas
     from .apps.contraction_job import run_contraction_job
     from .exact.phase1 import solve_phase1
 
     world, params, gw, label = _load_world(args)
-    bad = [b for b in args.betas if not b >= 0]
-    if bad:
-        raise UsageError(f"beta_r must be >= 0 (robot power-law exponent); --betas contains {bad[0]:g}")
+    try:
+        check_betas(args.betas, "--betas")
+    except ValueError as exc:
+        raise UsageError(f"{exc} (beta_r is the robot power-law exponent, >= 0)") from None
     prior = solve_phase1(world, params)
     report = run_contraction_job(world, prior, params, args.betas, Path(args.out), maps=tuple(args.maps),
                                  progress=not args.quiet, with_sa_overlay=not args.no_sa, seed=args.seed)

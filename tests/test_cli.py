@@ -147,7 +147,7 @@ def test_negative_betas_parse_and_are_refused_in_one_line(capsys, tmp_path):
     """argparse alone reads "-1,2" as an option; both spellings must reach the beta_r check."""
     for argv in (["--betas", "-1,2"], ["--betas=-1,2"]):
         _one_line_error(capsys, ["contraction", "corridor", *argv, "--out", str(tmp_path)],
-                        "beta_r must be >= 0")
+                        "--betas must be finite and >= 0; --betas[0] = -1.0 (beta_r is the robot")
 
 
 def test_negative_exponent_value_parses(capsys):

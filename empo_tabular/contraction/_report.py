@@ -5,6 +5,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..core.storage import jsonable
+
 __all__ = ["INDICATORS", "Indicator", "MapReport"]
 
 #: Which iteration an indicator below 1 certifies (CONTRACTION_THEORY §0 item 3).
@@ -188,7 +190,7 @@ class MapReport:
                 continue
             if f.name in self._ARRAYS and not include_arrays:
                 continue
-            out[f.name] = _jsonable(getattr(self, f.name))
+            out[f.name] = jsonable(getattr(self, f.name), keep_nonfinite=True)
         return out
 
     @classmethod
@@ -218,21 +220,3 @@ MapReport.SCALARS = tuple(f.name for f in fields(MapReport)
 #: The contraction indicators, one record per :class:`MapReport` field that carries indicator metadata.
 INDICATORS = tuple(Indicator(name=f.name, **f.metadata["indicator"]) for f in fields(MapReport)
                    if "indicator" in f.metadata)
-
-
-def _jsonable(value):
-    if isinstance(value, np.ndarray):
-        if np.iscomplexobj(value):
-            return [[float(v.real), float(v.imag)] for v in value.ravel()]
-        return value.tolist()
-    if isinstance(value, (complex, np.complexfloating)):
-        return [float(value.real), float(value.imag)]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value

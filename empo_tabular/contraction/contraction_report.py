@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import check_betas
 from ..core.results import SolverResult
-from ..core.storage import atomic_savez, atomic_write_text
+from ..core.storage import atomic_savez, atomic_write_text, jsonable
 from ._report import INDICATORS
 
 __all__ = ["BETA_STAR_INDICATORS", "CHAIN", "ContractionReport", "beta_crossings", "classify_eigenvalue",
@@ -108,8 +109,7 @@ def beta_crossings(betas, values, level: float = 1.0, eigenvalues=None, indicato
     v = np.asarray(values, dtype=float)
     if b.shape != v.shape or b.ndim != 1:
         raise ValueError(f"betas and values must be 1-D of the same shape, got {b.shape} and {v.shape}")
-    if np.any(b < 0) or not np.all(np.isfinite(b)):
-        raise ValueError("betas must be finite and >= 0")
+    check_betas(b, sort=False)
     order = np.argsort(b, kind="stable")
     b, v = b[order], v[order]
     lam = None
@@ -203,24 +203,6 @@ def _restore_first(value):
     return value
 
 
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        if np.iscomplexobj(value):
-            return [[float(z.real), float(z.imag)] for z in value.ravel()]
-        return _jsonable(value.tolist())
-    if isinstance(value, (complex, np.complexfloating)):
-        return [float(value.real), float(value.imag)]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    return value
 
 
 @dataclass
@@ -330,7 +312,8 @@ class ContractionReport(SolverResult):
 
     def to_dict(self) -> dict:
         """Strict-JSON-ready dict: complex numbers as ``[re, im]``, non-finite floats as None (see ``json_nulls``)."""
-        out = {f.name: strict(_jsonable(getattr(self, f.name))) for f in fields(self) if f.name not in self._NOT_JSON}
+        out = {f.name: strict(jsonable(getattr(self, f.name), keep_nonfinite=True))
+               for f in fields(self) if f.name not in self._NOT_JSON}
         out["json_nulls"] = NULL_NOTE
         return out
 

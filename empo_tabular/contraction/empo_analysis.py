@@ -22,6 +22,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from ..core.conventions import apply_terminal_conventions
 from ..exact.continuation import ConvergenceError, continuation
 from .._kernels import contraction as _kc
 from ..exact.system import NewtonSystem, newton_at_beta, phase2_residuals
@@ -51,14 +52,10 @@ def _solution_arrays(system, z, beta, world, prior, params):
     """Full arrays of the Phase 2 solution at ``z`` (terminal conventions) and its residual."""
     Q, VE, V = system.split(z)
     _, _, (_, PI, _, X, U, _) = system.evaluate(z, beta)
-    live = ~world.terminal
-    VE = np.clip(VE, 0.0, 1.0).copy()
-    VE[world.terminal] = 0.0
-    V = V.copy()
-    V[world.terminal] = params.terminal_v_r
-    out = {"Q_r": np.where(live[:, None], Q, np.nan), "pi_r": PI, "V_h_e": VE,
-           "X_h": np.where(live[:, None], X, np.nan), "U_r": np.where(live, U, np.nan), "V_r": V}
-    res = phase2_residuals(world, prior, params.replace(beta_r=beta), out["Q_r"], VE, out["X_h"], out["U_r"], V)
+    out = apply_terminal_conventions(world.terminal, params.terminal_v_r, {
+        "Q_r": Q, "pi_r": PI, "V_h_e": np.clip(VE, 0.0, 1.0), "X_h": X, "U_r": U, "V_r": V})
+    res = phase2_residuals(world, prior, params.replace(beta_r=beta), out["Q_r"], out["V_h_e"], out["X_h"],
+                           out["U_r"], out["V_r"])
     out["residual"] = res["max"]
     return out
 

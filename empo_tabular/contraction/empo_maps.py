@@ -56,6 +56,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._validation import check_beta
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
 from ..core.params import EmpoParams
@@ -103,15 +104,6 @@ def check_map_name(name) -> str:
     if name not in MAP_NAMES:
         raise ValueError(f"unknown map {name!r}; known maps: {MAP_NAMES}")
     return name
-
-
-def _check_beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
-        raise TypeError(f"beta must be a real number, got {type(beta).__name__}")
-    b = float(beta)
-    if not (math.isfinite(b) and b >= 0.0):
-        raise ValueError(f"beta must be finite and >= 0, got {b}")
-    return b
 
 
 class EmpoMaps:
@@ -399,7 +391,7 @@ class EmpoMaps:
         (:func:`_refine`), falling back to a fresh LU when refinement does not converge.  The
         result is the exact solution to ~1e-14 either way.
         """
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         q = self._vec(q, self.n_q, "q")
         Q, VE0, X1, U1, V0 = self._full(q=q)
         # c_E: the V_h^e backup with zero continuation values; A_EE(pi) on its cached sparsity pattern
@@ -430,7 +422,7 @@ class EmpoMaps:
         Same values as :meth:`reduced` (to ~1e-14); much cheaper for points near ``state``'s q
         (Picard orbits, finite differences in beta, a box around the fixed point).
         """
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         return lambda q: self.reduced_state(q, beta, near=state)["q_next"]
 
     def reduced(self, q, beta) -> np.ndarray:
@@ -482,7 +474,7 @@ class EmpoMaps:
         ``state`` (the :meth:`reduced_state` at ``q``, optional) lets the four-point solves use
         refinement (:meth:`reduced_near`); the values are the same to ~1e-14.
         """
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         step = h * max(1.0, beta)
         lo = beta - step
 
@@ -509,7 +501,7 @@ class EmpoMaps:
 
     def jacobi(self, z, beta) -> np.ndarray:
         """One Jacobi sweep of equations (4')-(9') on the joint vector (all blocks from the old z)."""
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         p = self._split(z)
         Q, VE, X, U, V = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
         Q2, _, VE2, X2, U2, V2 = self._kernel_map(beta, Q, VE, X, U, V)
@@ -523,7 +515,7 @@ class EmpoMaps:
 
     def jacobi_jacobian(self, z, beta) -> sp.csr_matrix:
         """Sparse Jacobian of :meth:`jacobi` at ``z`` (blocks of ``_kernels/jacobian.py``)."""
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         p = self._split(z)
         Q, VE, X, _, _ = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
         b = self._blocks(beta, Q, VE, X)
@@ -569,7 +561,7 @@ class EmpoMaps:
 
     def gauss_seidel(self, z, beta) -> np.ndarray:
         """One block Gauss-Seidel sweep in chain order Q -> pi -> V_h^e -> X -> U -> V_r."""
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         _, _, _, q1, _, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
         out = [q1, VE1.ravel()[self.e_index], X1.ravel()[self.x_index], U1[self.states]]
         if self.include_v_r:
@@ -578,7 +570,7 @@ class EmpoMaps:
 
     def gauss_seidel_jacobian(self, z, beta) -> sp.csr_matrix:
         """Sparse Jacobian of :meth:`gauss_seidel` at ``z`` (chain rule through the sweep)."""
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         Q, VE, U, q1, Q1, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
         S, H = self.S, self.H
         b0 = self._blocks(beta, Q, VE, np.ones((S, H)))  # VQ at the old Q (no-V_r variant)
@@ -610,7 +602,7 @@ class EmpoMaps:
     def map_function(self, map_name: str, beta):
         """``F(x)`` of ``map_name`` at fixed ``beta`` (a closure on flat vectors)."""
         check_map_name(map_name)
-        beta = _check_beta(beta)
+        beta = check_beta(beta)
         fn = {"reduced": self.reduced, "jacobi": self.jacobi, "gauss_seidel": self.gauss_seidel}[map_name]
         return lambda x: fn(x, beta)
 

@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from ..core.progress import progress_bar
+from .._validation import check_betas
 from ..exact.system import check_phase2_inputs
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
 from .empo_analysis import (
@@ -46,19 +48,6 @@ SCALAR_FIELDS = MapReport.SCALARS
 DEFAULT_A_VALUES = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0)
 DEFAULT_KAPPA_VALUES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 ORDER_RTOL = 1e-6
-
-
-def _check_betas(betas) -> list:
-    try:
-        arr = np.asarray(betas, dtype=float).ravel()
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"betas must be a sequence of real numbers, got {type(betas).__name__}") from exc
-    if arr.size == 0:
-        raise ValueError("betas must not be empty")
-    bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
-    if bad.size:
-        raise ValueError(f"betas must be finite and >= 0; betas[{bad[0]}] = {arr[bad[0]]!r}")
-    return sorted(set(float(b) for b in arr))
 
 
 def _check_maps(maps) -> list:
@@ -190,7 +179,7 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         If continuation of the branch fails.
     """
     check_phase2_inputs(world, prior, params)
-    grid = _check_betas(betas)
+    grid = check_betas(betas)
     names = _check_maps(maps)
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
     unknown = sorted(set(opt) - set(ANALYZE_DEFAULTS))
@@ -404,11 +393,7 @@ def _run_chains(fn, grid, sols, n_jobs, progress):
     n_jobs = max(1, min(n_jobs, n))
     key = id(fn)
     _CHAINS[key] = (fn, grid, sols)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="contraction", unit="beta")
+    bar = progress_bar(n, "contraction", "beta") if progress else None
     parts = None
     try:
         if n_jobs == 1:

@@ -54,36 +54,41 @@ def versions() -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- JSON
-def jsonable(obj, _path: str = "", _nonfinite: dict | None = None):
-    """``obj`` as plain JSON values: numpy scalars and arrays, paths, tuples and complex numbers
-    (``[re, im]``) converted; non-finite floats become ``None`` and are recorded in ``_nonfinite``
-    (JSON pointer -> ``"nan" | "inf" | "-inf"``) when a dict is passed."""
+def jsonable(obj, _path: str = "", _nonfinite: dict | None = None, *, keep_nonfinite: bool = False):
+    """``obj`` as plain JSON values: the one JSON coercion of the package.
+
+    Numpy scalars and arrays, paths, tuples and complex numbers (``[re, im]``) are converted; objects with
+    ``to_dict`` are converted through it. Non-finite floats become ``None`` and are recorded in
+    ``_nonfinite`` (JSON pointer -> ``"nan" | "inf" | "-inf"``) when a dict is passed; with
+    ``keep_nonfinite=True`` they stay floats (for in-memory tables that are made strict later)."""
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         x = float(obj)
-        if math.isfinite(x):
+        if math.isfinite(x) or keep_nonfinite:
             return x
         if _nonfinite is not None:
             _nonfinite[_path or "/"] = "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
         return None
     if isinstance(obj, (complex, np.complexfloating)):
         z = complex(obj)
-        return [jsonable(z.real, _path + "/0", _nonfinite), jsonable(z.imag, _path + "/1", _nonfinite)]
+        return [jsonable(z.real, _path + "/0", _nonfinite, keep_nonfinite=keep_nonfinite),
+                jsonable(z.imag, _path + "/1", _nonfinite, keep_nonfinite=keep_nonfinite)]
     if obj is None or isinstance(obj, str):
         return obj
     if isinstance(obj, Path):
         return str(obj)
+    kw = {"keep_nonfinite": keep_nonfinite}
     if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist(), _path, _nonfinite)
+        return jsonable(obj.tolist(), _path, _nonfinite, **kw)
     if isinstance(obj, dict):
-        return {str(k): jsonable(v, f"{_path}/{_escape(str(k))}", _nonfinite) for k, v in obj.items()}
+        return {str(k): jsonable(v, f"{_path}/{_escape(str(k))}", _nonfinite, **kw) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [jsonable(v, f"{_path}/{i}", _nonfinite) for i, v in enumerate(obj)]
+        return [jsonable(v, f"{_path}/{i}", _nonfinite, **kw) for i, v in enumerate(obj)]
     if hasattr(obj, "to_dict"):
-        return jsonable(obj.to_dict(), _path, _nonfinite)
+        return jsonable(obj.to_dict(), _path, _nonfinite, **kw)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__} at {_path or '/'}")
 
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .._kernels import phase2 as _k2
+from ..core.progress import progress_bar
 from .system import Phase2Solution, param_args, phase2_residuals, raise_status, world_args
 
 
@@ -48,11 +49,7 @@ def solve_picard(world, prior, params, tol, max_sweeps, progress):
     residual = math.inf
     converged = True
     message = ""
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(betas), desc="Phase 2 Picard continuation", unit="beta")
+    bar = progress_bar(len(betas), "Phase 2 Picard continuation", "beta") if progress else None
     window = 10
     for i, beta in enumerate(betas):
         stage_tol = tol if i == len(betas) - 1 else max(tol, 1e-6)
