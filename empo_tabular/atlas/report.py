@@ -1,0 +1,109 @@
+"""``DIR/atlas.md``: the atlas report (agreement, disagreements, verdicts, phase diagrams)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.storage import atomic_write_text
+from .analysis import agreement, confusion, disagreements, verdicts
+
+MAX_LISTED = 60
+
+
+def _confusion_md(df, title) -> list:
+    c = confusion(df)
+    n = sum(c.values())
+    agree = c[(True, True)] + c[(False, False)]
+    return [f"**{title}**: {agree} of {n} cells agree ({agreement(df):.1%}).", "",
+            "| | observed converges | observed does not |", "|---|---|---|",
+            f"| predicted converges | {c[(True, True)]} | {c[(True, False)]} |",
+            f"| predicted does not | {c[(False, True)]} | {c[(False, False)]} |", ""]
+
+
+def _fp_text(df) -> str:
+    searched = df.drop_duplicates(["world", "beta_r"])
+    parts = []
+    for w, g in searched.groupby("world"):
+        if not g["fixed_points_searched"].any():
+            parts.append(f"{w}: not searched (n_q = {int(g['n_q'].iloc[0])})")
+        else:
+            counts = ", ".join(f"beta_r={b:g}: {int(n)}" for b, n in zip(g["beta_r"], g["n_fixed_points"])
+                               if n is not None and n == n)
+            parts.append(f"{w}: {counts}")
+    return "; ".join(parts)
+
+
+def build_report(df, spec, run=None, figures=None) -> str:
+    """The Markdown text of the report."""
+    lines = [f"# Convergence atlas: {spec.name}", ""]
+    worlds = sorted(df["world"].unique())
+    lines += [f"{len(df)} cells: {len(worlds)} worlds ({', '.join(worlds)}) x {len(df['beta_r'].unique())} beta_r "
+              f"({', '.join(f'{b:g}' for b in sorted(df['beta_r'].unique()))}) x schemes x modes "
+              f"({', '.join(sorted(df['mode'].unique()))}) x seeds (sampled: {spec.seeds})."]
+    if run is not None:
+        lines += ["", f"Last run: {run.summary()}."]
+    lines += ["", "## What is predicted and what is observed", "",
+              "* **Prediction** (computed once per (world, beta_r) at the exact fixed point, from the Jacobian J of "
+              "the Jacobi map on (Q_r, V_h^e, X_h, U_r)): expected mode, the linearised rate "
+              "rho(I + D(J - I)) of the scheme's steps (D = a on the evaluator, kappa a on Q_r; k:1 update "
+              "frequency and target copies as products over one period) must be < 1; sampled mode "
+              "(a_n ~ n^-%g, b_n ~ n^-%g, b_n / a_n -> 0), the ODE-limit criterion max Re lambda(J_R) < 1 of the "
+              "reduced map with the evaluator block stable (||J_EE||_inf < 1)." % (
+                  spec.sampled["fast_exponent"], spec.sampled["slow_exponent"]),
+              f"* **Outcome**: SA from a cold start (Q_r = -1, V_h^e = 0.5) against the exact solution; the label "
+              f"is measured on the Q_r sup-norm error trace (converged <= tol: {spec.expected['tol']:g} expected, "
+              f"{spec.sampled['tol']:g} sampled; converging = fitted geometric trend falls; oscillating, "
+              f"diverging, plateau). **Observed converges** = converged or converging. Budgets: expected "
+              f"{spec.expected['n_steps']} synchronous sweeps, sampled {spec.sampled['sweeps']} sweeps of single-"
+              f"state updates.",
+              f"* Fixed-point multiplicity of the reduced map (multistart Newton, {spec.fixed_points['starts']} "
+              f"starts, where n_q <= {spec.fixed_points['max_nq']}): {_fp_text(df)}.", ""]
+    lines += ["## Agreement", ""]
+    lines += _confusion_md(df, "All cells")
+    for m in sorted(df["mode"].unique()):
+        lines += _confusion_md(df[df["mode"] == m], f"{m} mode")
+    figs = list(figures or [])
+    for name, cap in figs:
+        if "confusion" in name or "rates" in name:
+            lines += [f"![{Path(name).stem}]({name})", "", f"*{cap}*", ""]
+    lines += ["## Verdicts on the design note's claims", "",
+              "Per world: a scheme is compared with its baseline at each (beta_r, mode); 'better' = more cells "
+              "observed to converge, or the same and a median final Q_r error %gx smaller." % 2.0, "",
+              "| claim | verdict across worlds |", "|---|---|"]
+    vs = verdicts(df)
+    for v in vs:
+        lines.append(f"| {v['text']} | {v['summary']} |")
+    lines += ["", "Not tested by the atlas: the monitoring table's symptom -> cause rows and the beta_r "
+              "behaviour table (they need traces of internal quantities, see the demo report).", "",
+              "### Evidence per world", ""]
+    for v in vs:
+        lines += [f"**{v['text']}**", ""]
+        for w, (verdict, ev) in v["per_world"].items():
+            lines.append(f"* {w}: {verdict}. {ev}")
+        lines.append("")
+    lines += ["## Phase diagrams", ""]
+    for name, cap in figs:
+        if "phase_" in name:
+            lines += [f"![{Path(name).stem}]({name})", "", f"*{cap}*", ""]
+    if not figs:
+        lines += ["Figures not drawn (run through `empo-tabular atlas` or "
+                  "`empo_tabular.apps.atlas_job.run_atlas_job` to draw them).", ""]
+    d = disagreements(df)
+    lines += ["## Cells where theory and runs disagree", "",
+              f"{len(d)} cells (listed: up to {MAX_LISTED}, largest |rho_pred - 1| first within each mode).", "",
+              "| world | beta_r | scheme | mode | seed | predicted | rho_pred | ODE max Re | label | err Q_r |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in d.head(MAX_LISTED).iterrows():
+        err = "non-finite" if r["err_Q_r"] is None or r["err_Q_r"] != r["err_Q_r"] else f"{r['err_Q_r']:.2e}"
+        lines.append(f"| {r['world']} | {r['beta_r']:g} | {r['scheme']} | {r['mode']} | {r['seed']} | "
+                     f"{'converges' if r['predicted_converges'] else 'does not'} | {r['predicted_rate']:.5f} | "
+                     f"{r['ode_max_re']:.4f} | {r['label']} | {err} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(df, out, spec, run=None, figure_writer=None) -> Path:
+    """Write ``out/atlas.md`` (figures first, through ``figure_writer``)."""
+    figures = figure_writer(df, out) if figure_writer is not None else []
+    path = Path(out) / "atlas.md"
+    atomic_write_text(path, build_report(df, spec, run, figures))
+    return path
