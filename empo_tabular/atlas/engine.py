@@ -119,7 +119,7 @@ def run_atlas(spec=None, out="atlas_out", client=None, *, scheduler: str | None 
             else:
                 n = n_workers or os.cpu_count() or 1
                 own_cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
+                                           dashboard_address=":0")
                 client = own_client = Client(own_cluster)
         else:
             own_client = None

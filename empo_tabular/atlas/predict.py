@@ -46,7 +46,8 @@ def _radius(matvec, n: int) -> float:
         return float(np.max(np.abs(np.linalg.eigvals(M))))
     op = spla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     try:
-        vals = spla.eigs(op, k=1, which="LM", tol=ARPACK_TOL, maxiter=20 * n, return_eigenvectors=False)
+        vals = spla.eigs(op, k=1, which="LM", tol=ARPACK_TOL, maxiter=20 * n, v0=np.full(n, n ** -0.5),
+                         return_eigenvectors=False)  # a fixed start vector: the same bits on every worker
     except spla.ArpackNoConvergence as exc:  # pragma: no cover - fall back to the dense spectrum
         if len(exc.eigenvalues):
             return float(np.max(np.abs(exc.eigenvalues)))
@@ -100,7 +101,8 @@ def ode_indicators(maps: EmpoMaps, J, q_star, beta: float) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                lam = spla.eigs(JR, k=k, which="LR", tol=ARPACK_TOL, maxiter=20 * n, return_eigenvectors=False)
+                lam = spla.eigs(JR, k=k, which="LR", tol=ARPACK_TOL, maxiter=20 * n, v0=np.full(n, n ** -0.5),
+                                return_eigenvectors=False)
                 max_re = float(lam.real.max())
             except spla.ArpackNoConvergence:  # pragma: no cover
                 max_re = float(np.linalg.eigvals(JR).real.max())

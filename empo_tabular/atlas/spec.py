@@ -11,6 +11,7 @@ A SPEC is a TOML file (or the equivalent dict) with these keys (all optional; th
 ``schemes_sampled``      named schemes for the sampled mode (default: ``schemes``)
 ``[grid]``               ``a`` (evaluator steps) x ``kappa`` (lr_q_r / lr_evaluator); pairs with
                          ``kappa * a > 1`` are skipped (rates must be <= 1)
+``[grid_sampled]``       the grid of the sampled mode (default: ``[grid]``)
 ``[expected]``           ``n_steps`` (synchronous sweeps), ``tol`` (on the Q_r sup error)
 ``[sampled]``            ``sweeps`` (steps = sweeps x non-terminal states), ``tol``,
                          ``fast_exponent``, ``slow_exponent`` (a_n ~ n^-fast, b_n ~ n^-slow; slow >
@@ -135,7 +136,7 @@ def _list(d, key, default, name=None):
     if not isinstance(v, (list, tuple)):
         raise SpecError(f"{key} must be a list, got {v!r}")
     if len(v) == 0:
-        raise SpecError(f"{key} is empty: the grid needs at least one value")
+        raise SpecError(f"{key} is empty: give at least one value")
     return list(v)
 
 
@@ -157,8 +158,8 @@ SAMPLED_KEYS = {"sweeps": (100, 1, False, True), "tol": (1e-2, 0.0, True, False)
                 "fast_exponent": (0.6, 0.5, True, False), "slow_exponent": (0.9, 0.5, True, False),
                 "constant_fraction": (0.05, 0.0, False, False)}
 FIXED_POINT_KEYS = {"starts": (4, 0, False, True), "max_nq": (200, 0, False, True)}
-TOP_KEYS = {"name", "betas", "modes", "seeds", "schemes", "schemes_sampled", "grid", "expected", "sampled",
-            "fixed_points", "worlds"}
+TOP_KEYS = {"name", "betas", "modes", "seeds", "schemes", "schemes_sampled", "grid", "grid_sampled", "expected",
+            "sampled", "fixed_points", "worlds"}
 
 
 def _worlds(raw) -> tuple:
@@ -217,6 +218,28 @@ def _schemes(names, key, grid) -> tuple:
     return tuple(out) + grid
 
 
+def _grid(raw, key) -> tuple:
+    g = raw.get(key, {})
+    if not isinstance(g, dict):
+        raise SpecError(f"[{key}] must be a table, got {g!r}")
+    unknown = sorted(set(g) - {"a", "kappa"})
+    if unknown:
+        raise SpecError(f"{key}.{unknown[0]}: unknown key; known: ['a', 'kappa']")
+    if not g:
+        return ()
+    a_vals = [float(_num(a, f"{key}.a[{i}]", low=0.0, low_open=True))
+              for i, a in enumerate(_list(g, f"{key}.a", [], "a"))]
+    k_vals = [float(_num(k, f"{key}.kappa[{i}]", low=0.0, low_open=True))
+              for i, k in enumerate(_list(g, f"{key}.kappa", [], "kappa"))]
+    for i, a in enumerate(a_vals):
+        if a > 1.0:
+            raise SpecError(f"{key}.a[{i}] must be <= 1 (an SA rate), got {a!r}")
+    grid = tuple(Scheme(grid_scheme_name(a, k), a, k) for a in a_vals for k in k_vals if k * a <= 1.0 + 1e-12)
+    if not grid:
+        raise SpecError(f"{key}: every (a, kappa) pair has kappa * a > 1 (rates must be <= 1): the grid is empty")
+    return grid
+
+
 def parse_spec(spec=None) -> AtlasSpec:
     """A validated :class:`AtlasSpec` from a TOML path, a dict, an AtlasSpec, or None (the bundled default)."""
     if isinstance(spec, AtlasSpec):
@@ -247,27 +270,13 @@ def parse_spec(spec=None) -> AtlasSpec:
         if m not in MODES:
             raise SpecError(f"modes: unknown mode {m!r}; known: {list(MODES)}")
     seeds = _num(raw.get("seeds", 5), "seeds", low=1, integer=True)
-    g = raw.get("grid", {})
-    if not isinstance(g, dict):
-        raise SpecError(f"[grid] must be a table, got {g!r}")
-    unknown = sorted(set(g) - {"a", "kappa"})
-    if unknown:
-        raise SpecError(f"grid.{unknown[0]}: unknown key; known: ['a', 'kappa']")
-    grid = ()
-    if g:
-        a_vals = [float(_num(a, f"grid.a[{i}]", low=0.0, low_open=True)) for i, a in enumerate(_list(g, "grid.a", [], "a"))]
-        k_vals = [float(_num(k, f"grid.kappa[{i}]", low=0.0, low_open=True))
-                  for i, k in enumerate(_list(g, "grid.kappa", [], "kappa"))]
-        for i, a in enumerate(a_vals):
-            if a > 1.0:
-                raise SpecError(f"grid.a[{i}] must be <= 1 (an SA rate), got {a!r}")
-        grid = tuple(Scheme(grid_scheme_name(a, k), a, k) for a in a_vals for k in k_vals if k * a <= 1.0 + 1e-12)
-        if not grid:
-            raise SpecError("grid: every (a, kappa) pair has kappa * a > 1 (rates must be <= 1): the grid is empty")
+    grid = _grid(raw, "grid")
+    grid_sampled = _grid(raw, "grid_sampled") if "grid_sampled" in raw else grid
     schemes = _schemes(_list(raw, "schemes", []) if "schemes" in raw else [], "schemes", grid)
     sampled_names = raw.get("schemes_sampled", None)
-    schemes_sampled = schemes if sampled_names is None else _schemes(_list(raw, "schemes_sampled", []),
-                                                                      "schemes_sampled", grid)
+    named_sampled = ([s.name for s in schemes if not s.name.startswith("grid_")] if sampled_names is None
+                     else _list(raw, "schemes_sampled", []))
+    schemes_sampled = _schemes(named_sampled, "schemes_sampled", grid_sampled)
     if not schemes:
         raise SpecError("schemes: no scheme and no grid: the atlas would be empty")
     expected = _section(raw, "expected", EXPECTED_KEYS)
