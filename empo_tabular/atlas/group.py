@@ -132,7 +132,7 @@ def run_group(group: Group, spec_dict: dict, done: frozenset = frozenset(), out_
 
     from .store import write_part
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     todo = [c for c in group.cells if c.key not in done]
     if not todo:
         return {"group": group.key, "n_cells": 0, "part": None, "seconds": 0.0, "rows": []}
@@ -146,8 +146,10 @@ def run_group(group: Group, spec_dict: dict, done: frozenset = frozenset(), out_
                                 seed=cell_seed(group.key))
         rows = [run_cell(c, world, prior, params, exact, pred, spec_dict) for c in todo]
     seconds = time.perf_counter() - t0
+    cpu = time.process_time() - c0  # CPU of this task (load-independent, unlike the wall time on a shared machine)
     for r in rows:
         r["group_seconds"] = seconds
+        r["group_cpu_seconds"] = cpu
         r["prediction_seconds"] = float(pred["seconds"])
     part = None if out_dir is None else str(write_part(out_dir, group.key, rows))
     return {"group": group.key, "n_cells": len(rows), "part": part, "seconds": seconds,

@@ -25,7 +25,7 @@ SPEC = {
     "fixed_points": {"starts": 0},
     "worlds": [{"random": "tiny", "seed": 4, "n_states": 10, "n_goals": 2}],
 }
-TIMING = ["sa_seconds", "group_seconds", "prediction_seconds"]
+TIMING = ["sa_seconds", "group_seconds", "group_cpu_seconds", "prediction_seconds"]
 
 
 def _values(df):
