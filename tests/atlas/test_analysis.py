@@ -1,0 +1,31 @@
+"""Agreement and verdicts on hand-made atlas tables."""
+import pandas as pd
+
+from empo_tabular.atlas.analysis import confusion, disagreements, verdicts
+
+
+def _df(rows):
+    base = {"mode": "expected", "seed": 0, "predicted_rate": 0.9, "predicted_converges": True}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def test_confusion_counts_by_hand():
+    df = _df([{"observed_converges": True}, {"observed_converges": False},
+              {"predicted_converges": False, "observed_converges": False, "predicted_rate": 1.1}])
+    c = confusion(df)
+    assert c == {(True, True): 1, (True, False): 1, (False, True): 0, (False, False): 1}
+    assert len(disagreements(df)) == 1
+
+
+def test_u_r_fast_verdict_counts_worlds():
+    rows = []
+    for world, fast_err in (("w1", 1e-8), ("w2", 1e-1)):
+        for b in (1.0, 10.0):
+            rows.append({"world": world, "beta_r": b, "scheme": "equal_slow", "err_Q_r": 1e-3,
+                         "observed_converges": True})
+            rows.append({"world": world, "beta_r": b, "scheme": "u_r_fast", "err_Q_r": fast_err,
+                         "observed_converges": True})
+    v = {x["claim"]: x for x in verdicts(_df(rows))}
+    assert v["u_r_fast"]["summary"].startswith("holds in 1 of 2 worlds")
+    assert v["u_r_fast"]["per_world"]["w2"][0] == "fails"
+    assert v["targets"]["summary"] == "not tested"
