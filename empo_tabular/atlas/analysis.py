@@ -44,8 +44,9 @@ def disagreements(df):
 def phase_table(df, world: str, mode: str, a: float):
     """Grid cells of one world, mode and evaluator step: rows beta_r, columns kappa.
 
-    Returns ``(betas, kappas, frac_converged, predicted)``: the fraction of seeds whose label is
-    "converged" and the predicted convergence (NaN where the grid has no cell).
+    Returns ``(betas, kappas, frac, predicted, rho)``: the fraction of seeds observed to converge
+    (label converged or converging), the predicted convergence and the predicted rate (NaN where the
+    grid has no cell).
     """
     g = df[(df["world"] == world) & (df["mode"] == mode) & df["scheme"].str.startswith("grid_")
            & np.isclose(df["a"], a)]
@@ -53,35 +54,52 @@ def phase_table(df, world: str, mode: str, a: float):
     kappas = np.array(sorted(g["kappa"].unique()))
     frac = np.full((betas.size, kappas.size), np.nan)
     pred = np.full((betas.size, kappas.size), np.nan)
+    rho = np.full((betas.size, kappas.size), np.nan)
     for (b, k), sub in g.groupby(["beta_r", "kappa"]):
         i, j = int(np.searchsorted(betas, b)), int(np.searchsorted(kappas, k))
-        frac[i, j] = float(sub["converged"].mean())
+        frac[i, j] = float(sub["observed_converges"].mean())
         pred[i, j] = float(sub["predicted_converges"].iloc[0])
-    return betas, kappas, frac, pred
+        rho[i, j] = float(sub["predicted_rate"].iloc[0])
+    return betas, kappas, frac, pred, rho
 
 
-def _compare(df, world, scheme, baseline, beta_sel, modes=None):
-    """Per (beta_r, mode) comparison of ``scheme`` against ``baseline`` in one world."""
+def _median_err(g) -> float:
+    """Median final Q_r error with errors below tol counted as tol (round-off differences are no evidence)."""
+    e = g["err_Q_r"].astype(float).fillna(np.inf).to_numpy()
+    return float(np.median(np.maximum(e, g["tol"].to_numpy(dtype=float))))
+
+
+def _median_steps(g) -> float:
+    s = g["steps_to_1e-3"].astype("float").fillna(np.inf).to_numpy()
+    return float(np.median(s))
+
+
+def _compare(df, world, scheme, baseline, beta_sel):
+    """Per (beta_r, mode) comparison of ``scheme`` against ``baseline`` in one world.
+
+    Better: more cells observed to converge; or the same and a median final Q_r error (clipped at tol)
+    ERR_FACTOR smaller; or the same error and a median number of steps to 1e-3 1.5x smaller.
+    """
     sub = df[(df["world"] == world) & beta_sel(df["beta_r"])]
-    if modes is not None:
-        sub = sub[sub["mode"].isin(modes)]
     rows = []
     for (b, m), g in sub.groupby(["beta_r", "mode"]):
         s, base = g[g["scheme"] == scheme], g[g["scheme"] == baseline]
         if s.empty or base.empty:
             continue
-        es = float(np.nanmedian(s["err_Q_r"].astype(float).fillna(np.inf)))
-        eb = float(np.nanmedian(base["err_Q_r"].astype(float).fillna(np.inf)))
+        es, eb = _median_err(s), _median_err(base)
+        ts, tb = _median_steps(s), _median_steps(base)
         cs, cb = float(s["observed_converges"].mean()), float(base["observed_converges"].mean())
-        better = cs > cb or (cs == cb and es * ERR_FACTOR < eb)
-        worse = cs < cb or (cs == cb and eb * ERR_FACTOR < es)
+        same_err = not (es * ERR_FACTOR < eb or eb * ERR_FACTOR < es)
+        better = cs > cb or (cs == cb and (es * ERR_FACTOR < eb or (same_err and ts * 1.5 < tb)))
+        worse = cs < cb or (cs == cb and (eb * ERR_FACTOR < es or (same_err and tb * 1.5 < ts)))
         rows.append({"beta_r": float(b), "mode": m, "err": es, "err_base": eb, "conv": cs, "conv_base": cb,
-                     "better": better, "worse": worse})
+                     "steps": ts, "steps_base": tb, "better": better, "worse": worse})
     return rows
 
 
 def _fmt_rows(rows, limit=3) -> str:
-    parts = [f"b={r['beta_r']:g} {r['mode'][:3]}: {r['err']:.1e} vs {r['err_base']:.1e}" for r in rows[:limit]]
+    parts = [f"beta_r={r['beta_r']:g}: err {r['err']:.1e} vs {r['err_base']:.1e}, steps to 1e-3 "
+             f"{r['steps']:g} vs {r['steps_base']:g}" for r in rows[:limit]]
     return "; ".join(parts) + (" ..." if len(rows) > limit else "")
 
 
@@ -115,13 +133,12 @@ def _judge(claim, df, world):
         rows = _compare(df, world, "update_freq_5to1", "rates_5to1", lambda b: b >= 0)
         if not rows:
             return "not tested", "k=5 or rates 5:1 missing"
-        same = [r for r in rows if r["conv"] == r["conv_base"]
-                and abs(math.log10(max(r["err"], 1e-300)) - math.log10(max(r["err_base"], 1e-300))) <= 1.0]
+        same = [r for r in rows if r["conv"] == r["conv_base"] and not r["better"] and not r["worse"]]
         verdict = "holds" if len(same) == len(rows) else ("fails" if not same else "holds only partly")
         diff = [r for r in rows if r not in same]
-        return verdict, (f"same outcome (within 1 decade of final Q_r error) in {len(same)}/{len(rows)} "
-                         f"(beta_r, mode); differ: {_fmt_rows(diff)}" if diff else
-                         f"same outcome in all {len(rows)} (beta_r, mode)")
+        return verdict, (f"same outcome (neither better nor worse, k=5 vs 5:1) at {len(same)}/{len(rows)} "
+                         f"beta_r; differ: {_fmt_rows(diff)}" if diff else
+                         f"same outcome at all {len(rows)} beta_r")
     scheme, base, sel = pairs[claim]
     rows = _compare(df, world, scheme, base, sel)
     if not rows:
@@ -135,26 +152,31 @@ def _judge(claim, df, world):
     if claim in ("warmup", "ramp"):
         rescued = [r for r in rows if r["conv"] > r["conv_base"]]
         verdict = "holds" if rescued else "fails (not needed here)"
-        return verdict, (f"rescues {len(rescued)}/{n} (beta_r, mode) where the baseline does not converge; "
+        return verdict, (f"rescues {len(rescued)}/{n} beta_r where the baseline does not converge; "
                          f"smaller error in {len(better)}/{n}, larger in {len(worse)}/{n}: {_fmt_rows(worse or better)}")
     verdict = "holds" if len(better) == n else ("fails" if not better else "holds only sometimes")
     return verdict, f"better in {len(better)}/{n}, worse in {len(worse)}/{n}: {_fmt_rows(better or worse)}"
 
 
 def verdicts(df) -> list:
-    """One dict per claim: ``claim, text, per_world {world: (verdict, evidence)}, summary``."""
-    worlds = sorted(df["world"].unique())
+    """One dict per claim: ``claim, text`` and per mode ``{mode: {"per_world": {world: (verdict, evidence)},
+    "summary": str}}`` (verdicts are judged separately in each regime)."""
     out = []
+    modes = [m for m in ("expected", "sampled") if (df["mode"] == m).any()]
     for key, text in CLAIMS:
-        per = {w: _judge(key, df, w) for w in worlds}
-        tested = {w: v for w, v in per.items() if v[0] != "not tested"}
-        holds = [w for w, v in tested.items() if v[0] == "holds"]
-        fails = [w for w, v in tested.items() if v[0] != "holds"]
-        if not tested:
-            summary = "not tested"
-        else:
-            summary = f"holds in {len(holds)} of {len(tested)} worlds"
-            if fails:
-                summary += "; not in " + ", ".join(f"{w} ({per[w][0]})" for w in fails)
-        out.append({"claim": key, "text": text, "per_world": per, "summary": summary})
+        entry = {"claim": key, "text": text, "modes": {}}
+        for mode in modes:
+            sub = df[df["mode"] == mode]
+            per = {w: _judge(key, sub, w) for w in sorted(sub["world"].unique())}
+            tested = {w: v for w, v in per.items() if v[0] != "not tested"}
+            holds = [w for w, v in tested.items() if v[0] == "holds"]
+            fails = [w for w, v in tested.items() if v[0] != "holds"]
+            if not tested:
+                summary = "not tested"
+            else:
+                summary = f"holds in {len(holds)} of {len(tested)} worlds"
+                if fails:
+                    summary += "; not in " + ", ".join(f"{w} ({per[w][0]})" for w in fails)
+            entry["modes"][mode] = {"per_world": per, "summary": summary}
+        out.append(entry)
     return out

@@ -32,32 +32,38 @@ def plot_phase_diagram(df, world: str):
     from matplotlib.lines import Line2D
 
     grid = df[(df["world"] == world) & df["scheme"].str.startswith("grid_")]
-    modes = [m for m in ("expected", "sampled") if m in set(grid["mode"])]
-    a_vals = sorted(grid["a"].unique())
-    fig, axes = plt.subplots(max(1, len(modes)), max(1, len(a_vals)), figsize=(4.2 * max(1, len(a_vals)),
-                             3.6 * max(1, len(modes))), squeeze=False, constrained_layout=True)
+    panels = [(m, a) for m in ("expected", "sampled") for a in sorted(grid[grid["mode"] == m]["a"].unique())]
+    ncol = min(3, max(1, len(panels)))
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 3.8 * nrow), squeeze=False, constrained_layout=True)
     im = None
-    for r, mode in enumerate(modes):
-        for c, a in enumerate(a_vals):
-            ax = axes[r][c]
-            betas, kappas, frac, pred = phase_table(df, world, mode, a)
-            im = ax.imshow(np.ma.masked_invalid(frac), origin="lower", cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
-            for (xs, ys) in _boundary_segments(pred):
-                ax.plot(xs, ys, color="k", lw=3)
-            ii, jj = np.nonzero(pred == 0.0)
-            ax.plot(jj, ii, "kx", ms=8, mew=1.5, ls="none")
-            ax.set_xticks(range(kappas.size), [f"{k:g}" for k in kappas])
-            ax.set_yticks(range(betas.size), [f"{b:g}" for b in betas])
-            ax.set_xlabel("kappa = lr_q_r / lr_evaluator")
-            ax.set_ylabel("beta_r")
-            n_seeds = int(grid[grid["mode"] == mode]["seed"].nunique())
-            ax.set_title(f"{mode}, a = {a:g} ({n_seeds} seed{'s' if n_seeds > 1 else ''})", fontsize=10)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, (mode, a) in zip(axes.ravel(), panels):
+        betas, kappas, frac, pred, rho = phase_table(df, world, mode, a)
+        im = ax.imshow(np.ma.masked_invalid(frac), origin="lower", cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        for (xs, ys) in _boundary_segments(pred):
+            ax.plot(xs, ys, color="k", lw=3)
+        ii, jj = np.nonzero(pred == 0.0)
+        ax.plot(jj, ii, "kx", ms=12, mew=2, ls="none")
+        for i in range(betas.size):
+            for j in range(kappas.size):
+                if np.isfinite(rho[i, j]):
+                    ax.text(j, i, f"{rho[i, j]:.3f}", ha="center", va="center", fontsize=7, color="k")
+        ax.set_xticks(range(kappas.size), [f"{k:g}" for k in kappas])
+        ax.set_yticks(range(betas.size), [f"{b:g}" for b in betas])
+        ax.set_xlabel("kappa = lr_q_r / lr_evaluator")
+        ax.set_ylabel("beta_r")
+        n_seeds = int(grid[grid["mode"] == mode]["seed"].nunique())
+        ax.set_title(f"{mode}, a = {a:g} ({n_seeds} seed{'s' if n_seeds > 1 else ''})", fontsize=10)
     if im is not None:
-        fig.colorbar(im, ax=axes, shrink=0.8, label="fraction of seeds converged (label 'converged')")
+        fig.colorbar(im, ax=axes, shrink=0.8, label="fraction of seeds observed to converge")
     handles = [Line2D([], [], color="k", lw=3, label="predicted boundary (prediction changes across this edge)"),
-               Line2D([], [], color="k", marker="x", ls="none", label="predicted NOT to converge")]
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
-    fig.suptitle(f"{world}: phase diagram over beta_r x kappa", y=1.08)
+               Line2D([], [], color="k", marker="x", ls="none", label="predicted NOT to converge"),
+               Line2D([], [], color="none", marker="$0.97$", ms=14, ls="none", markerfacecolor="k",
+                      markeredgecolor="k", label="predicted rate rho_pred")]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"{world}: phase diagram over beta_r x kappa")
     return fig
 
 
@@ -135,7 +141,9 @@ def write_atlas_figures(df, out_dir) -> list:
         if df[(df["world"] == w) & df["scheme"].str.startswith("grid_")].empty:
             continue
         save(plot_phase_diagram(df, w), f"phase_{w}.png",
-             f"{w}: colour = fraction of seeds whose Q_r error reached tol (label 'converged'; expected mode has "
-             f"one deterministic seed); black edges = where the prediction changes; x = cells predicted not "
-             f"to converge. Rows beta_r, columns kappa, one panel per (mode, evaluator step a).")
+             f"{w}: colour = fraction of seeds observed to converge (label converged or converging, measured on "
+             f"the Q_r error; expected mode has one deterministic seed); number in a cell = predicted linear rate "
+             f"rho(I + D(J - I)) of the scheme's steps; black edges = where the prediction changes; x = cells "
+             f"predicted not to converge (expected: rho >= 1; sampled: the ODE-limit criterion). Rows beta_r, "
+             f"columns kappa, one panel per (mode, evaluator step a).")
     return out

@@ -5,7 +5,8 @@ from empo_tabular.atlas.analysis import confusion, disagreements, verdicts
 
 
 def _df(rows):
-    base = {"mode": "expected", "seed": 0, "predicted_rate": 0.9, "predicted_converges": True}
+    base = {"mode": "expected", "seed": 0, "predicted_rate": 0.9, "predicted_converges": True, "tol": 1e-6,
+            "steps_to_1e-3": None}
     return pd.DataFrame([{**base, **r} for r in rows])
 
 
@@ -25,7 +26,15 @@ def test_u_r_fast_verdict_counts_worlds():
                          "observed_converges": True})
             rows.append({"world": world, "beta_r": b, "scheme": "u_r_fast", "err_Q_r": fast_err,
                          "observed_converges": True})
-    v = {x["claim"]: x for x in verdicts(_df(rows))}
+    v = {x["claim"]: x["modes"]["expected"] for x in verdicts(_df(rows))}
     assert v["u_r_fast"]["summary"].startswith("holds in 1 of 2 worlds")
     assert v["u_r_fast"]["per_world"]["w2"][0] == "fails"
     assert v["targets"]["summary"] == "not tested"
+
+
+def test_errors_below_tol_are_a_tie():
+    rows = [{"world": "w", "beta_r": 10.0, "scheme": "equal_slow", "err_Q_r": 1e-14, "observed_converges": True},
+            {"world": "w", "beta_r": 10.0, "scheme": "u_r_fast", "err_Q_r": 1e-9, "observed_converges": True}]
+    v = {x["claim"]: x["modes"]["expected"] for x in verdicts(_df(rows))}
+    assert v["u_r_fast"]["per_world"]["w"][0] == "fails"  # not better: both below tol 1e-6
+    assert "better in 0/1, worse in 0/1" in v["u_r_fast"]["per_world"]["w"][1]
