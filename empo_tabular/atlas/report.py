@@ -32,15 +32,25 @@ def _fp_text(df) -> str:
     return "; ".join(parts)
 
 
-def build_report(df, spec, run=None, figures=None) -> str:
-    """The Markdown text of the report."""
+def build_report(df, spec, run=None, figures=None, spec_out=None) -> str:
+    """The Markdown text of the report (``spec_out``: the atlas folder, for the run history)."""
     lines = [f"# Convergence atlas: {spec.name}", ""]
     worlds = sorted(df["world"].unique())
     lines += [f"{len(df)} cells: {len(worlds)} worlds ({', '.join(worlds)}) x {len(df['beta_r'].unique())} beta_r "
               f"({', '.join(f'{b:g}' for b in sorted(df['beta_r'].unique()))}) x schemes x modes "
               f"({', '.join(sorted(df['mode'].unique()))}) x seeds (sampled: {spec.seeds})."]
-    if run is not None:
-        lines += ["", f"Last run: {run.summary()}."]
+    from .engine import run_history
+
+    runs = [r for r in run_history(spec_out) if r["n_computed"] > 0] if spec_out else []
+    if runs:
+        lines += ["", "Runs that computed cells (wall time on the machine as it was loaded at the time; "
+                  "`group_cpu_seconds` in the cells gives the CPU):", ""]
+        lines += [f"* {r['finished']}: {r['n_computed']} cells in {r['n_tasks']} group tasks on {r['n_workers']} "
+                  f"worker(s) ({r['engine']}) in {r['seconds']:.1f} s = {r['cells_per_second']:.2f} cells/s"
+                  for r in runs]
+    cpu = df.drop_duplicates(["world", "beta_r"])["group_cpu_seconds"].sum() if "group_cpu_seconds" in df else None
+    if cpu is not None:
+        lines += ["", f"CPU time of all group tasks: {cpu:.0f} s ({cpu / len(df) * 1e3:.0f} ms per cell)."]
     lines += ["", "## What is predicted and what is observed", "",
               "* **Prediction** (computed once per (world, beta_r) at the exact fixed point, from the Jacobian J of "
               "the Jacobi map on (Q_r, V_h^e, X_h, U_r)): expected mode, the linearised rate "
@@ -92,8 +102,13 @@ def build_report(df, spec, run=None, figures=None) -> str:
         lines += ["Figures not drawn (run through `empo-tabular atlas` or "
                   "`empo_tabular.apps.atlas_job.run_atlas_job` to draw them).", ""]
     d = disagreements(df)
+    kinds = d.groupby(["mode", "predicted_converges", "label"]).size()
     lines += ["## Cells where theory and runs disagree", "",
-              f"{len(d)} cells (listed: up to {MAX_LISTED}, largest |rho_pred - 1| first within each mode).", "",
+              f"{len(d)} cells. By mode, prediction and measured label: " + "; ".join(
+                  f"{m}, predicted {'converges' if p else 'does not'}, {lab}: {n}" for (m, p, lab), n in kinds.items())
+              + ". A sampled cell labelled plateau did not show a measurable fall of its Q_r error over the second "
+              "half of its budget; the ODE-limit criterion speaks about the limit n -> infinity.", "",
+              f"Listed: up to {MAX_LISTED}, largest |rho_pred - 1| first within each mode.", "",
               "| world | beta_r | scheme | mode | seed | predicted | rho_pred | ODE max Re | label | err Q_r |",
               "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in d.head(MAX_LISTED).iterrows():
@@ -109,5 +124,5 @@ def write_report(df, out, spec, run=None, figure_writer=None) -> Path:
     """Write ``out/atlas.md`` (figures first, through ``figure_writer``)."""
     figures = figure_writer(df, out) if figure_writer is not None else []
     path = Path(out) / "atlas.md"
-    atomic_write_text(path, build_report(df, spec, run, figures))
+    atomic_write_text(path, build_report(df, spec, run, figures, spec_out=out))
     return path
