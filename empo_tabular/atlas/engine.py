@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .cells import enumerate_groups
 from .spec import parse_spec
-from .store import done_keys
+from .store import done_keys, log_run
 
 ENGINES = ("dask", "serial")
 
@@ -133,38 +133,13 @@ def run_atlas(spec=None, out="atlas_out", client=None, *, scheduler: str | None 
                 own_cluster.close()
     bar.close()
     run = AtlasRun(str(out), total, n_before, computed, len(todo), time.perf_counter() - t0, engine, workers)
-    _log_run(out, run)
+    log_run(out, run)
     if report:
         from .report import write_report
         from .store import load_atlas
 
         write_report(load_atlas(out), out, sp, run, figure_writer=figure_writer)
     return run
-
-
-RUNS_FILE = "runs.json"
-
-
-def run_history(out) -> list:
-    """Every :func:`run_atlas` call on ``out`` (dicts of :class:`AtlasRun` fields + ``cells_per_second``)."""
-    import json
-
-    path = os.path.join(out, RUNS_FILE)
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
-
-
-def _log_run(out, run: AtlasRun) -> None:
-    import json
-    from dataclasses import asdict
-
-    from ..core.storage import atomic_write_text
-
-    runs = run_history(out) + [{**asdict(run), "cells_per_second": run.cells_per_second,
-                                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}]
-    atomic_write_text(os.path.join(out, RUNS_FILE), json.dumps(runs, indent=1, allow_nan=False))
 
 
 def _run_dask(client, groups, spec_dict, done, out, bar, retries) -> int:

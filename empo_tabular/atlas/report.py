@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..core.storage import atomic_write_text
 from .analysis import agreement, confusion, disagreements, verdicts
+from .store import run_history
 
 MAX_LISTED = 60
 
@@ -39,8 +40,6 @@ def build_report(df, spec, run=None, figures=None, spec_out=None) -> str:
     lines += [f"{len(df)} cells: {len(worlds)} worlds ({', '.join(worlds)}) x {len(df['beta_r'].unique())} beta_r "
               f"({', '.join(f'{b:g}' for b in sorted(df['beta_r'].unique()))}) x schemes x modes "
               f"({', '.join(sorted(df['mode'].unique()))}) x seeds (sampled: {spec.seeds})."]
-    from .engine import run_history
-
     runs = [r for r in run_history(spec_out) if r["n_computed"] > 0] if spec_out else []
     if runs:
         lines += ["", "Runs that computed cells (wall time on the machine as it was loaded at the time; "

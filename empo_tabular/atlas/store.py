@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import uuid
 from pathlib import Path
+
+from ..core.storage import atomic_write_text
 
 CELLS_DIR = "cells"
 
@@ -75,3 +78,27 @@ def load_atlas(out):
         if col in df:
             df[col] = df[col].astype("Int64")
     return df.sort_values(["world", "beta_r", "mode", "scheme", "seed"]).reset_index(drop=True)
+
+
+RUNS_FILE = "runs.json"
+
+
+def run_history(out) -> list:
+    """Every :func:`run_atlas` call on ``out`` (dicts of :class:`AtlasRun` fields + ``cells_per_second``)."""
+    import json
+
+    path = os.path.join(out, RUNS_FILE)
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def log_run(out, run) -> None:
+    """Append one :class:`~empo_tabular.atlas.engine.AtlasRun` to ``out/runs.json`` (atomically)."""
+    import json
+    from dataclasses import asdict
+
+    runs = run_history(out) + [{**asdict(run), "cells_per_second": run.cells_per_second,
+                                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}]
+    atomic_write_text(os.path.join(out, RUNS_FILE), json.dumps(runs, indent=1, allow_nan=False))
