@@ -2,8 +2,8 @@
 
 Run ``python benchmarks/bench_atlas.py`` (``--workers N``, ``--noop N`` no-op tasks for the overhead).
 
-1. The same SPEC (:data:`SPEC`: one random stationary 20-state world x 8 beta_r x 4 schemes in
-   expected mode + 2 schemes x 3 seeds in sampled mode = 80 cells in 8 group tasks) runs
+1. The same SPEC (:data:`SPEC`: one random stationary 40-state world x 16 beta_r x 4 schemes in
+   expected mode + 4 schemes x 5 seeds in sampled mode = 384 cells in 16 group tasks) runs
    serially in this process (``engine="serial"``) and on a fresh ``LocalCluster(n_workers, 1 thread,
    processes)``; before the timed run every worker computes one warm-up group, so JIT loading from
    the Numba cache and imports are excluded on both sides.  Printed: cells/s of each and the speed-up
@@ -27,15 +27,15 @@ import time
 
 SPEC = {
     "name": "bench",
-    "betas": [0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 200.0, 300.0],
+    "betas": [0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 150.0, 200.0, 300.0],
     "modes": ["expected", "sampled"],
-    "seeds": 3,
+    "seeds": 5,
     "schemes": ["equal_slow", "equal_fast", "u_r_fast", "update_freq_5to1"],
-    "schemes_sampled": ["equal_fast", "u_r_fast"],
+    "schemes_sampled": ["equal_slow", "equal_fast", "u_r_fast", "q_r_fast"],
     "expected": {"n_steps": 300},
     "sampled": {"sweeps": 250},
     "fixed_points": {"starts": 0},
-    "worlds": [{"random": "bench", "seed": 7, "n_states": 20, "n_goals": 3}],
+    "worlds": [{"random": "bench", "seed": 7, "n_states": 40, "n_goals": 3}],
 }
 WARMUP = dict(SPEC, betas=[0.5])
 
