@@ -285,7 +285,7 @@ def cmd_demo(args) -> int:
 def _add_atlas_parser(sub) -> None:
     p = sub.add_parser("atlas", help="the convergence atlas: SA vs the analyzer across worlds, beta_r, schemes, "
                                      "modes and seeds, on Dask",
-                       description="Run every cell of SPEC (default: the bundled atlas, about 3400 cells) on a Dask "
+                       description="Run every cell of SPEC (default: the bundled atlas, 2,448 cells in 48 tasks) on a Dask "
                                    "cluster, write Parquet parts under OUT/cells and the report OUT/atlas.md. Cells "
                                    "already under OUT/cells are skipped, so a rerun or --resume continues.")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml",
