@@ -45,11 +45,11 @@ def plot_phase_diagram(df, world: str):
         for (xs, ys) in _boundary_segments(pred):
             ax.plot(xs, ys, color="k", lw=3)
         ii, jj = np.nonzero(pred == 0.0)
-        ax.plot(jj, ii, "kx", ms=12, mew=2, ls="none")
+        ax.plot(jj, ii + 0.2, "kx", ms=9, mew=2, ls="none")
         for i in range(betas.size):
             for j in range(kappas.size):
                 if np.isfinite(rho[i, j]):
-                    ax.text(j, i, f"{rho[i, j]:.3f}", ha="center", va="center", fontsize=7, color="k")
+                    ax.text(j, i - 0.15, f"{rho[i, j]:.3f}", ha="center", va="center", fontsize=7, color="k")
         ax.set_xticks(range(kappas.size), [f"{k:g}" for k in kappas])
         ax.set_yticks(range(betas.size), [f"{b:g}" for b in betas])
         ax.set_xlabel("kappa = lr_q_r / lr_evaluator")
@@ -100,11 +100,14 @@ def plot_rates(df):
         s = sub[(sub["label"] == lab) & sub["observed_rate"].notna()]
         if not s.empty:
             ax.scatter(s["predicted_rate"], s["observed_rate"], marker=mk, s=18, alpha=0.7, label=f"{lab} ({len(s)})")
-    lo = float(np.nanmin([sub["predicted_rate"].min(), sub["observed_rate"].min(), 0.5]))
-    hi = float(np.nanmax([sub["predicted_rate"].max(), sub["observed_rate"].max(), 1.05]))
+    vals = np.concatenate([sub["predicted_rate"].to_numpy(float), sub["observed_rate"].dropna().to_numpy(float)])
+    lo = float(np.nanmin(vals)) - 0.005 if vals.size else 0.5
+    hi = max(float(np.nanmax(vals)) if vals.size else 1.0, 1.0) + 0.005
     ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="observed = predicted")
     ax.axvline(1.0, color="r", lw=2, label="rate 1 (stability boundary)")
     ax.axhline(1.0, color="r", lw=2)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
     ax.set_xlabel("predicted rate rho(I + D(J - I)) per step")
     ax.set_ylabel("observed rate per step (fitted on the Q_r error tail)")
     ax.legend(fontsize=7, title="label (cells)", title_fontsize=7)
