@@ -74,8 +74,9 @@ def sa_schemes(a=(0.05, 1.0), kappa=(0.05, 10.0), k=(1, 5), q_target=(1, 1)):
     interval."""
 
     def build(a_, logk, k_, m_):
-        kap = min(math.exp(logk), 1.0 / a_)
-        return Scheme(f"prop_a{a_:.3g}_k{kap:.3g}_f{k_}_t{m_}", round(a_, 6), round(kap, 6), k_, m_)
+        a_ = round(a_, 6)
+        kap = math.floor(min(math.exp(logk), 1.0 / a_) * 1e6) / 1e6  # kappa * a <= 1 after rounding too
+        return Scheme(f"prop_a{a_:g}_k{kap:g}_f{k_}_t{m_}", a_, kap, k_, m_)
 
     return st.builds(build, st.floats(*a), st.floats(math.log(kappa[0]), math.log(kappa[1])),
                      st.integers(*k), st.integers(*q_target))
