@@ -84,3 +84,26 @@ def test_load_atlas_columns(serial_atlas):
     assert set(need) <= set(df.columns)
     assert df["predicted_converges"].dtype == bool and df["converged"].dtype == bool
     assert np.all(df.loc[df["mode"] == "expected", "seed"] == 0)
+
+
+def test_killed_client_resumes(tmp_path):
+    """A client process killed mid-run leaves whole parts only; the next run computes exactly the rest."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "killed"
+    code = ("import json, sys; from empo_tabular.atlas import run_atlas; "
+            f"run_atlas(json.loads(sys.argv[1]), {str(out)!r}, engine='serial', progress=False, report=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(SPEC)], env=os.environ.copy())
+    deadline = time.monotonic() + 120
+    while not part_files(out) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    n_total = len({c.key for g in enumerate_groups(parse_spec(SPEC)) for c in g.cells})
+    before = len(load_atlas(out))
+    assert 0 < before < n_total  # killed mid-run
+    run = run_atlas(SPEC, out, engine="serial", progress=False, report=False)
+    assert run.n_done_before == before and run.n_computed == n_total - before
+    assert len(load_atlas(out)) == n_total
