@@ -7,6 +7,9 @@ writes their rows as one Parquet part (atomically) before returning the number o
 
 SA settings per mode (the design note's tables: V_h^e, X_h, U_r, Q_r learned, V_r computed):
 
+Start: the cold start Q_r = -1, V_h^e = 0.5, with Q_r multiplied by ``exp(init_noise U(-1, 1))`` (drawn from
+the cell's seed) so that an exactly symmetric start cannot hide an unstable mode.
+
 * ``expected``: synchronous sweeps of full expectations, constant rates ``a`` (evaluator) and
   ``kappa a`` (Q_r, V_r), ``n_steps`` sweeps, tol on the final Q_r sup error ``expected.tol``;
 * ``sampled``: one uniformly drawn state per step, unbiased sampled targets, the polynomial
@@ -74,6 +77,20 @@ def sa_config(scheme, mode: str, n_steps: int, sampled: dict):
     return rates(scheme.a, scheme.kappa * scheme.a, **extra)
 
 
+def cold_start(world, noise: float, seed: int):
+    """The cold start Q_r = -exp(noise U(-1, 1)) (noise 0: exactly -1), V_h^e = 0.5 on real goals; None for the
+    engine's default when ``noise == 0``."""
+    if noise <= 0.0:
+        return None
+    rng = np.random.default_rng(seed)
+    live = ~world.terminal
+    Q = np.full((world.n_states, world.n_ar), -1.0)
+    Q[live] = -np.exp(noise * rng.uniform(-1.0, 1.0, Q[live].shape))
+    real = np.arange(world.n_goals)[None, :] < world.goal_count[:, None]
+    VE = np.where(live[:, None, None] & real[None], 0.5, 0.0) * np.ones((world.n_states, world.n_humans, world.n_goals))
+    return {"Q_r": Q, "V_h_e": VE}
+
+
 def _n_steps(mode, spec_dict, world) -> int:
     if mode == "expected":
         return int(spec_dict["expected"]["n_steps"])
@@ -89,7 +106,8 @@ def run_cell(cell, world, prior, params, exact, pred: dict, spec_dict: dict) -> 
     key = cell.key
     seed = cell_seed(key)
     t0 = time.perf_counter()
-    res = run_sa(world, prior, params, cfg, n_steps, exact=exact, seed=seed, record_every=max(1, n_steps // N_RECORDS))
+    res = run_sa(world, prior, params, cfg, n_steps, exact=exact, seed=seed, record_every=max(1, n_steps // N_RECORDS),
+                 initial=cold_start(world, float(spec_dict.get("init_noise", 0.0)), seed))
     tr = res.trace
     lab = label_trace(tr["err_sup_Q_r"], tr["step"], tol)
     rho = float(pred["rates"][s.linear_key])

@@ -58,7 +58,8 @@ def build_report(df, spec, run=None, figures=None, spec_out=None) -> str:
               "(a_n ~ n^-%g, b_n ~ n^-%g, b_n / a_n -> 0), the ODE-limit criterion max Re lambda(J_R) < 1 of the "
               "reduced map with the evaluator block stable (||J_EE||_inf < 1)." % (
                   spec.sampled["fast_exponent"], spec.sampled["slow_exponent"]),
-              f"* **Outcome**: SA from a cold start (Q_r = -1, V_h^e = 0.5) against the exact solution; the label "
+              f"* **Outcome**: SA from a cold start (Q_r = -1 times exp({spec.init_noise:g} U(-1, 1)) drawn from the "
+              f"cell's seed, V_h^e = 0.5) against the exact solution; the label "
               f"is measured on the Q_r sup-norm error trace (converged <= tol: {spec.expected['tol']:g} expected, "
               f"{spec.sampled['tol']:g} sampled; converging = fitted geometric trend falls; oscillating, "
               f"diverging, plateau). **Observed converges** = converged or converging. Budgets: expected "

@@ -7,6 +7,9 @@ A SPEC is a TOML file (or the equivalent dict) with these keys (all optional; th
 ``betas``                beta_r values (each finite and >= 0)
 ``modes``                subset of ``["expected", "sampled"]``
 ``seeds``                seeds per sampled cell (expected mode is deterministic: 1 seed)
+``init_noise``           relative noise on the cold-start Q_r (-1 times exp(noise U(-1, 1)), drawn from the
+                         cell's seed; default 1e-6).  0 gives the exactly symmetric start Q_r = -1, which
+                         can hide an unstable mode (two_trapped, beta_r = 300)
 ``schemes``              named schemes (:data:`NAMED_SCHEMES`) run in both modes
 ``schemes_sampled``      named schemes for the sampled mode (default: ``schemes``)
 ``[grid]``               ``a`` (evaluator steps) x ``kappa`` (lr_q_r / lr_evaluator); pairs with
@@ -108,6 +111,7 @@ class AtlasSpec:
     sampled: dict = field(default_factory=dict)
     fixed_points: dict = field(default_factory=dict)
     source: str = ""
+    init_noise: float = 1e-6
 
     def schemes_for(self, mode: str) -> tuple:
         return self.schemes if mode == "expected" else self.schemes_sampled
@@ -116,7 +120,8 @@ class AtlasSpec:
         return {"name": self.name, "betas": list(self.betas), "modes": list(self.modes), "seeds": self.seeds,
                 "worlds": [dict(w.args, key=w.key, kind=w.kind) for w in self.worlds],
                 "schemes": [s.name for s in self.schemes], "schemes_sampled": [s.name for s in self.schemes_sampled],
-                "expected": self.expected, "sampled": self.sampled, "fixed_points": self.fixed_points}
+                "expected": self.expected, "sampled": self.sampled, "fixed_points": self.fixed_points,
+                "init_noise": self.init_noise}
 
 
 def _num(value, key, *, low=None, low_open=False, integer=False):
@@ -158,7 +163,7 @@ SAMPLED_KEYS = {"sweeps": (100, 1, False, True), "tol": (1e-2, 0.0, True, False)
                 "fast_exponent": (0.6, 0.5, True, False), "slow_exponent": (0.9, 0.5, True, False),
                 "constant_fraction": (0.05, 0.0, False, False)}
 FIXED_POINT_KEYS = {"starts": (4, 0, False, True), "max_nq": (200, 0, False, True)}
-TOP_KEYS = {"name", "betas", "modes", "seeds", "schemes", "schemes_sampled", "grid", "grid_sampled", "expected",
+TOP_KEYS = {"name", "betas", "modes", "seeds", "init_noise", "schemes", "schemes_sampled", "grid", "grid_sampled", "expected",
             "sampled", "fixed_points", "worlds"}
 
 
@@ -287,5 +292,8 @@ def parse_spec(spec=None) -> AtlasSpec:
     name = raw.get("name", "atlas")
     if not isinstance(name, str):
         raise SpecError(f"name must be a string, got {name!r}")
+    init_noise = float(_num(raw.get("init_noise", 1e-6), "init_noise", low=0.0))
+    if init_noise > 0.1:
+        raise SpecError(f"init_noise must be <= 0.1 (a relative perturbation), got {init_noise!r}")
     return AtlasSpec(name, _worlds(raw.get("worlds", [])), betas, modes, int(seeds), schemes, schemes_sampled,
-                     expected, sampled, fixed_points, source)
+                     expected, sampled, fixed_points, source, init_noise)
