@@ -9,8 +9,9 @@ from empo_tabular.testing import check_convergence, random_family, sa_schemes, s
 MARGIN = 0.02
 
 # Atlas cells where theory and runs disagreed, replayed near the fixed point (see the atlas report).
-# two_trapped at beta_r = 300 with equal rates 1: the first atlas run predicted convergence (ARPACK k = 1 missed
-# the dominant complex pair, rho 0.92 instead of 1.02) while the runs were not consistent with it.
+# two_trapped at beta_r = 300 with equal rates 1 (rho_pred = 1.0216, a complex pair; an ARPACK k = 1 call first
+# reported 0.92): the atlas's exactly symmetric cold start Q_r = -1 converged, because it never excites the
+# unstable mode; 1e-8 of asymmetry makes the run diverge, and here, near the fixed point, the error grows.
 TWO_TRAPPED = WorldSpec("two_trapped", "scenario", (("name", "two_trapped"),))
 ATLAS_DISAGREEMENTS = [(TWO_TRAPPED, 300.0, Scheme("equal_fast", 1.0, 1.0))]
 
