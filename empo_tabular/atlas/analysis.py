@@ -93,6 +93,7 @@ def _compare(df, world, scheme, baseline, beta_sel):
         better = cs > cb or (cs == cb and (es * ERR_FACTOR < eb or (same_err and ts * 1.5 < tb)))
         worse = cs < cb or (cs == cb and (eb * ERR_FACTOR < es or (same_err and tb * 1.5 < ts)))
         rows.append({"beta_r": float(b), "mode": m, "err": es, "err_base": eb, "conv": cs, "conv_base": cb,
+                     "predicted": bool(s["predicted_converges"].all()),
                      "steps": ts, "steps_base": tb, "better": better, "worse": worse})
     return rows
 
@@ -151,8 +152,18 @@ def _judge(claim, df, world):
         return verdict, f"worse in {len(worse)}/{n}, better in {len(better)}/{n}: {_fmt_rows(worse or better)}"
     if claim in ("warmup", "ramp"):
         rescued = [r for r in rows if r["conv"] > r["conv_base"]]
-        verdict = "holds" if rescued else "fails (not needed here)"
-        return verdict, (f"rescues {len(rescued)}/{n} beta_r where the baseline does not converge; "
+        real = [r for r in rescued if r["predicted"]]
+        transient = [r for r in rescued if not r["predicted"]]
+        if real:
+            verdict = "holds"
+        elif transient:
+            verdict = "fails (rescue only within the budget: rho_pred > 1 at the fixed point)"
+        else:
+            verdict = "fails (not needed here)"
+        where = ", ".join(f"{r['beta_r']:g}" for r in transient)
+        note = (f" (at beta_r = {where} the fixed point is linearly unstable for these rates, rho_pred > 1: "
+                f"convergence within the budget, not in the limit)") if transient else ""
+        return verdict, (f"rescues {len(rescued)}/{n} beta_r where the baseline does not converge{note}; "
                          f"smaller error in {len(better)}/{n}, larger in {len(worse)}/{n}: {_fmt_rows(worse or better)}")
     verdict = "holds" if len(better) == n else ("fails" if not better else "holds only sometimes")
     return verdict, f"better in {len(better)}/{n}, worse in {len(worse)}/{n}: {_fmt_rows(better or worse)}"

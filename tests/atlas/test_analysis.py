@@ -38,3 +38,14 @@ def test_errors_below_tol_are_a_tie():
     v = {x["claim"]: x["modes"]["expected"] for x in verdicts(_df(rows))}
     assert v["u_r_fast"]["per_world"]["w"][0] == "fails"  # not better: both below tol 1e-6
     assert "better in 0/1, worse in 0/1" in v["u_r_fast"]["per_world"]["w"][1]
+
+
+def test_a_rescue_at_an_unstable_fixed_point_is_not_a_holds():
+    rows = [{"world": "w", "beta_r": 300.0, "scheme": "equal_fast", "err_Q_r": 1e-4, "observed_converges": False,
+             "predicted_converges": False, "predicted_rate": 1.02},
+            {"world": "w", "beta_r": 300.0, "scheme": "staged_warmup", "err_Q_r": 1e-11, "observed_converges": True,
+             "predicted_converges": False, "predicted_rate": 1.02}]
+    v = {x["claim"]: x["modes"]["expected"] for x in verdicts(_df(rows))}
+    verdict, evidence = v["warmup"]["per_world"]["w"]
+    assert verdict.startswith("fails (rescue only within the budget")
+    assert "linearly unstable" in evidence
