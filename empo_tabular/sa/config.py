@@ -48,6 +48,13 @@ class SAConfig(DictRecord):
     lr_constant_fraction : float in [0, 1]
     lr_decay_exponent : float > 0
         ``omega`` of the polynomial schedule (and of the visit clock).
+    lr_slow_decay_exponent : float > 0 or None
+        Two-timescale decay: exponent of the polynomial decay of Q_r and V_r (the slow
+        optimizer) while V_h^e, X_h and U_r use ``lr_decay_exponent``.  With the polynomial
+        schedule ``a_n = lr_v_h_e (t0/t)**lr_decay_exponent`` and
+        ``b_n = lr_q_r (t0/t)**lr_slow_decay_exponent``, so ``b_n / a_n -> 0`` when it is
+        larger (Borkar's regime).  None (default): the same exponent for all.  Needs the
+        global clock (``lr_clock="global"``).
     lr_clock : {"global", "visits"}
         ``visits``: after the warm-up and ramp the decay uses the number of
         updates of the visited state, ``lr = base * min(1, (lr_visits_constant / n_s)**omega)``
@@ -115,6 +122,7 @@ class SAConfig(DictRecord):
     lr_schedule: str = "constant"
     lr_constant_fraction: float = 0.7
     lr_decay_exponent: float = 1.0
+    lr_slow_decay_exponent: float | None = None
     lr_clock: str = "global"
     lr_visits_constant: int = 1
     warmup_v_h_e_steps: int = 0
@@ -178,6 +186,8 @@ class SAConfig(DictRecord):
             real(f"lr_{q}", low=0.0, high=1.0, low_open=True)
         real("lr_constant_fraction", low=0.0, high=1.0)
         real("lr_decay_exponent", low=0.0, low_open=True)
+        if self.lr_slow_decay_exponent is not None:
+            real("lr_slow_decay_exponent", low=0.0, low_open=True)
         integer("lr_visits_constant", 1)
         for q in QUANTITIES:
             integer(f"warmup_{q}_steps", 0)
@@ -194,6 +204,9 @@ class SAConfig(DictRecord):
             integer(f"epsilon_{who}_decay_steps", 0)
         real("goal_resample_prob", low=0.0, high=1.0)
         real("x_h_floor", low=0.0, low_open=True)
+        if self.lr_slow_decay_exponent is not None and self.lr_clock != "global":
+            raise ValueError("SAConfig.lr_slow_decay_exponent needs lr_clock='global' (the visit clock uses one "
+                             "exponent for every table)")
         if self.goal_assignment and self.visit != "on_policy":
             raise ValueError("SAConfig.goal_assignment needs visit='on_policy' (goals are assigned along trajectories)")
         if self.x_h_target == "assigned_goal" and not self.goal_assignment:

@@ -258,7 +258,10 @@ class _Run:
         c, p = self.config, self.params
         lr = np.empty((5, t.size))
         for i, q in enumerate(QUANTITIES):
-            lr[i] = lr_at(t, getattr(c, f"lr_{q}"), c.lr_schedule, self.t0_decay, c.lr_decay_exponent)
+            omega = c.lr_decay_exponent
+            if c.lr_slow_decay_exponent is not None and q in ("q_r", "v_r"):
+                omega = c.lr_slow_decay_exponent  # two-timescale decay: the optimizer decays faster
+            lr[i] = lr_at(t, getattr(c, f"lr_{q}"), c.lr_schedule, self.t0_decay, omega)
         return {
             "beta": np.ascontiguousarray(beta_at(t, p.beta_r, self.e5, self.ramp, c.beta_r_continuation_mode)),
             "lr": lr,

@@ -15,6 +15,12 @@ q_tables(...)          strictly negative finite Q arrays with magnitudes from 1e
                        (or any range inside [1e-300, 1e300])
 power_law_inputs(...)  ``(Q_row, beta)`` pairs for the power-law policy
 
+Properties
+----------
+check_convergence(...)       SA converges iff the analyzer predicts it, outside a margin |rho_pred - 1|
+stationary_world_specs(...)  random stationary worlds as atlas WorldSpecs (replayable as @example)
+sa_schemes(...)              SA schemes (a, kappa, k, Q_r target interval)
+
 hypothesis is not a runtime dependency of empo_tabular.  Importing this
 subpackage without it raises an ``ImportError`` that says how to install it
 (``pip install "empo-tabular[dev]"`` or ``pip install hypothesis``).
@@ -40,6 +46,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the dev 
         "empo_tabular; install it with  pip install \"empo-tabular[dev]\"  (or  pip install hypothesis)"
     ) from exc
 
+from .convergence import (ConvergenceCheck, check_convergence, random_family, sa_schemes,
+                          stationary_world_specs)
 from .strategies import betas, params, power_law_inputs, q_tables, worlds
 
-__all__ = ["betas", "params", "power_law_inputs", "q_tables", "worlds"]
+__all__ = ["ConvergenceCheck", "betas", "check_convergence", "params", "power_law_inputs", "q_tables",
+           "random_family", "sa_schemes", "stationary_world_specs", "worlds"]
