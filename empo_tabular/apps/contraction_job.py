@@ -45,8 +45,11 @@ JOB_OPTIONS = dict(picard_steps=60, n_samples=10, adversarial_starts=1, adversar
 #: Labels that count as "SA converges" when compared with a prediction rho_pred < 1.
 CONVERGING_LABELS = ("converged", "converging")
 #: A cell is measurable when the predicted fall of the error over the last half of its run is at least
-#: this many decades (label_trace needs a trend of 0.05 decades and more than its scatter).
+#: this many decades (label_trace needs a trend of 0.05 decades and more than 3x its scatter).
 MEASURABLE_DECADES = 0.15
+#: Cell runs are lengthened (up to ``max_steps``) until the predicted fall over their last half reaches
+#: this many decades, so that a decaying oscillation shows a trend above its scatter.
+TARGET_DECADES = 0.5
 #: Relative Q_r error counted as converged for the region runs (started 1e-3 from the exact solution).
 REGION_TOL = 1e-9
 
@@ -55,7 +58,7 @@ def _cell_steps(rho: float, n_steps: int, max_steps: int) -> int:
     """Steps for a cell: enough for the predicted decay to be measurable, between n_steps and max_steps."""
     if not (math.isfinite(rho) and 0.0 < rho < 1.0):
         return int(n_steps)
-    need = int(math.ceil(2.0 * 2.0 * MEASURABLE_DECADES / -math.log10(rho)))
+    need = int(math.ceil(2.0 * TARGET_DECADES / -math.log10(rho)))
     return int(min(max(n_steps, need), max(n_steps, max_steps)))
 
 
