@@ -192,7 +192,7 @@ def sa_overlay(world, prior, params, report: ContractionReport, points, *, n_ste
 
 def run_contraction_job(world, prior, params, betas, out_dir, maps=("reduced", "jacobi", "gauss_seidel"), *,
                         progress: bool = True, with_sa_overlay: bool = True, seed: int = 0, options=None,
-                        sa_points=DEFAULT_SA_POINTS, sa_steps: int = 400, sa_max_steps: int = 1500,
+                        sa_points=DEFAULT_SA_POINTS, sa_steps: int = 400, sa_max_steps: int = 1000,
                         n_jobs: int = 1, **analyze_kwargs) -> ContractionReport:
     """Analyse the contraction of the Phase 2 maps vs beta_r and write the report and figures.
 

@@ -313,8 +313,17 @@ def plot_bifurcation(report, *, figsize=None):
     ax.plot(x[st], v[st], "o", color="#4e79a7", ms=5, ls="none",
             label="branch from β_r = 0, ρ(J_R) < 1\n(stable: synchronous undamped iteration of R)")
     if (~st).any():
+        ode = stability_rows(report, "reduced")["max_re"] if "reduced" in report.maps else None
+        bl = sorted(report.betas)
+        flags = [ode[bl.index(b)] if (ode is not None and b in bl) else None for b, s_ in zip(betas, st) if not s_]
+        if flags and all(f is True for f in flags):
+            small = "; max Re λ(J_R) < 1 at each:\nSTABLE under small damped steps"
+        elif flags and all(f is False for f in flags):
+            small = "; max Re λ(J_R) ≥ 1 at each:\nunstable under small damped steps too"
+        else:
+            small = "; small damped steps: see the strip"
         ax.plot(x[~st], v[~st], "o", mfc="white", color="#4e79a7", ms=6, ls="none",
-                label="branch, ρ(J_R) ≥ 1 (unstable: synchronous\nundamped iteration of R; other iterations below)")
+                label="branch, ρ(J_R) ≥ 1: unstable for synchronous\nundamped iteration of R" + small)
     fx_s, fy_s, fx_u, fy_u = [], [], [], []
     for xi, b in zip(x, br):
         for p in b.get("fixed_points") or []:
@@ -363,6 +372,11 @@ def plot_bifurcation(report, *, figsize=None):
 
 # ------------------------------------------------------------------------------------------ region
 
+#: blue below 1, red from 1 on, with no white in between: every cell shows which side of 1 it is on
+REGION_CMAP = mcolors.ListedColormap(np.vstack([plt.get_cmap("Blues_r")(np.linspace(0.05, 0.72, 128)),
+                                                plt.get_cmap("Reds")(np.linspace(0.35, 0.95, 128))]), name="empo_region")
+
+
 def _log_edges(v):
     """Cell edges for log-spaced centres ``v`` (geometric midpoints, ends mirrored)."""
     v = np.asarray(v, dtype=float)
@@ -398,7 +412,8 @@ def plot_convergence_region(report, *, figsize=(7.4, 5.6)):
     vmin, vmax = min(lo, 0.999), max(hi, 1.001)
     norm = mcolors.TwoSlopeNorm(vmin=vmin, vcenter=1.0, vmax=vmax)
     ke, ae = _log_edges(k), _log_edges(a)
-    mesh = ax.pcolormesh(ke, ae, rho, cmap="RdBu_r", norm=norm, shading="flat", edgecolors="white", lw=0.5)
+    cmap = REGION_CMAP
+    mesh = ax.pcolormesh(ke, ae, rho, cmap=cmap, norm=norm, shading="flat", edgecolors="white", lw=0.5)
     cb = fig.colorbar(mesh, ax=ax, extend="neither")
     cb.set_label("predicted rate ρ_pred = ρ(I + D(a,κ)(J − I))   (blue < 1: predicted to converge)", fontsize=8)
     for i in range(a.size):
@@ -443,8 +458,8 @@ def plot_convergence_region(report, *, figsize=(7.4, 5.6)):
     agree, counted, ran = _agreement(runs)
     head = (f"prediction agrees with SA on {agree} of {counted} cells" if runs else "no SA runs on the cells")
     ax.set_title(f"Convergence region, synchronous Jacobi SA at β_r = {_num(reg['beta']):g}: {head}", fontsize=9.5)
-    handles = [Patch(color=plt.get_cmap("RdBu_r")(0.15), label="ρ_pred < 1: predicted to converge"),
-               Patch(color=plt.get_cmap("RdBu_r")(0.85), label="ρ_pred ≥ 1: predicted not to converge")]
+    handles = [Patch(color=cmap(0.3), label="ρ_pred < 1: predicted to converge (darker: faster)"),
+               Patch(color=cmap(0.7), label="ρ_pred ≥ 1: predicted not to converge (darker: faster growth)")]
     for lab in LABELS:
         if lab in seen:
             marker, filled = LABEL_MARKERS[lab]
