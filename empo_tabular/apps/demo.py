@@ -52,20 +52,23 @@ REGION_A = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0)
 REGION_KAPPA = (0.1, 0.2, 0.5, 1.0)
 
 
+def _label_words(r) -> str:
+    if r["label"] == "converging" and r.get("est_steps_to_tol") is not None:
+        return f"converging, ~{r['est_steps_to_tol']:.2g} more steps to tol"
+    if r["label"] == "oscillating" and r.get("period"):
+        return f"oscillating, period {r['period']} steps"
+    return r["label"]
+
+
 def _lr_findings(rows: list) -> list:
-    """One sentence per variant: where it converged and where not."""
+    """One sentence per variant: its measured label at each beta_r."""
     by_variant: dict = {}
     for r in rows:
         by_variant.setdefault((r["experiment"], r["variant"]), []).append(r)
     lines = []
     for (exp, variant), rs in by_variant.items():
-        ok = [f"{r['beta_r']:g}" for r in rs if r["converged"]]
-        bad = [f"{r['beta_r']:g} ({r['label']}, Q_r error {r['final_Q_r']:.1e})" for r in rs if not r["converged"]]
-        text = f"*{exp}* / **{variant}**: "
-        text += f"converged at beta_r = {', '.join(ok)}" if ok else "converged nowhere"
-        if bad:
-            text += f"; did not converge at beta_r = {', '.join(bad)}"
-        lines.append(text + ".")
+        parts = [f"beta_r = {r['beta_r']:g}: {_label_words(r)} (Q_r error {r['final_Q_r']:.1e})" for r in rs]
+        lines.append(f"*{exp}* / **{variant}**: " + "; ".join(parts) + ".")
     return lines
 
 
@@ -98,14 +101,12 @@ def _crossing_text(crossing) -> str:
 
 def _where(rows, experiment, prefix):
     rs = [r for r in rows if r["experiment"] == experiment and r["variant"].startswith(prefix)]
-    ok = [f"{r['beta_r']:g}" for r in rs if r["converged"]]
-    bad = [f"{r['beta_r']:g}" for r in rs if not r["converged"]]
     if not rs:
         return "was not run"
-    if not bad:
-        return f"converges at every beta_r tried ({', '.join(ok)})"
-    return (f"converges at beta_r = {', '.join(ok)} and not at {', '.join(bad)}" if ok
-            else f"does not converge at beta_r = {', '.join(bad)}")
+    groups: dict = {}
+    for r in rs:
+        groups.setdefault(r["label"], []).append(f"{r['beta_r']:g}")
+    return "is " + "; ".join(f"{lab} at beta_r = {', '.join(bs)}" for lab, bs in groups.items())
 
 
 def _lr_headline(rows: list, report) -> list:

@@ -53,7 +53,7 @@ INDICATOR_DEFINITIONS = (
     "rho = ρ(J) (< 1: synchronous undamped iteration converges locally); "
     "max_re = max Re λ(J) (< 1: small damped steps, the ODE limit, converge locally); "
     "picard_ratio = observed geometric-mean ratio of successive step lengths ‖x_(k+1) − x_k‖ of plain "
-    "iteration started 1e-6 from the fixed point (tends to |λ_dom|; a measured rate, not a Lipschitz "
+    "iteration started from a small perturbation of the fixed point (tends to |λ_dom|; a measured rate, not a Lipschitz "
     "constant); lower_bound_adversarial = largest secant ratio ‖F(x) − F(y)‖/‖x − y‖ found by local search in "
     "a box around the fixed point (a lower bound on the Lipschitz constant)."
 )
@@ -280,11 +280,11 @@ def _stable_ranges_text(report, map_name) -> str:
     ode_bad = [b for b, o in zip(betas, st["max_re"]) if o is False]
     parts = []
     if both:
-        parts.append(f"at β_r = {', '.join(f'{b:g}' for b in both)} unstable for synchronous undamped iteration "
+        parts.append(f"at β_r = {', '.join(f'{b:.3g}' for b in both)} unstable for synchronous undamped iteration "
                      f"(ρ(J) ≥ 1) but stable under small damped steps (max Re λ < 1)")
     if ode_bad:
         parts.append(f"unstable even under small damped steps (max Re λ ≥ 1) at β_r = "
-                     f"{', '.join(f'{b:g}' for b in ode_bad)}")
+                     f"{', '.join(f'{b:.3g}' for b in ode_bad)}")
     if not parts:
         parts.append("no β_r of the grid where synchronous undamped iteration is unstable and small steps are "
                      "stable")
@@ -419,7 +419,7 @@ def plot_convergence_region(report, *, figsize=(7.4, 5.6)):
     for i in range(a.size):
         for j in range(k.size):
             dark = abs(float(norm(rho[i, j])) - 0.5) > 0.3 if np.isfinite(rho[i, j]) else False
-            ax.text(math.sqrt(ke[j] * ke[j + 1]), ae[i] * (ae[i + 1] / ae[i]) ** 0.2, f"{rho[i, j]:.4g}",
+            ax.text(math.sqrt(ke[j] * ke[j + 1]), ae[i] * (ae[i + 1] / ae[i]) ** 0.06, f"{rho[i, j]:.4g}",
                     ha="center", va="bottom", fontsize=5.5, color="white" if dark else "#222222")
     runs = list(report.sa_runs or [])
     seen, frames = set(), set()
@@ -429,7 +429,7 @@ def plot_convergence_region(report, *, figsize=(7.4, 5.6)):
         if i is None or j is None:
             i = int(np.argmin(np.abs(np.log(a) - math.log(r["a"]))))
             j = int(np.argmin(np.abs(np.log(k) - math.log(r["kappa"]))))
-        xc, yc = math.sqrt(ke[j] * ke[j + 1]), math.sqrt(ae[i] * ae[i + 1]) / (ae[i + 1] / ae[i]) ** 0.08
+        xc, yc = math.sqrt(ke[j] * ke[j + 1]), ae[i] * (ae[i + 1] / ae[i]) ** 0.62
         if not r.get("ran", True):
             ax.add_patch(Rectangle((ke[j], ae[i]), ke[j + 1] - ke[j], ae[i + 1] - ae[i], fill=False, hatch="///",
                                    ec="#555555", lw=0))
@@ -490,7 +490,8 @@ def caption(kind: str, report, **info) -> str:
         return ("Each line is one field of the analyzer's table, evaluated at the fixed point continued from "
                 "β_r = 0; log-log axes; β_r = 0 is drawn one decade left of the smallest positive β_r (left of "
                 "the dotted line). Thick line: 1, the contraction threshold; dashed: γ_r. ▼ on the line at 1: the "
-                "first β_r* at which the indicator of that colour reaches 1. " + INDICATOR_DEFINITIONS
+                "first β_r* at which the indicator of that colour reaches 1 (at the β_r = 0 position: already ≥ 1 at the "
+                "smallest β_r; no ▼: not crossed on the grid). " + INDICATOR_DEFINITIONS
                 + " At every β_r sup_norm ≥ rho_abs ≥ rho ≥ max_re." + extra)
     if kind == "spectra":
         m = info.get("map_name", "")
