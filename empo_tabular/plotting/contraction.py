@@ -280,11 +280,11 @@ def _stable_ranges_text(report, map_name) -> str:
     ode_bad = [b for b, o in zip(betas, st["max_re"]) if o is False]
     parts = []
     if both:
-        parts.append(f"at β_r = {', '.join(f'{b:.3g}' for b in both)} unstable for synchronous undamped iteration "
+        parts.append(f"at β_r = {', '.join(f'{b:.4g}' for b in both)} unstable for synchronous undamped iteration "
                      f"(ρ(J) ≥ 1) but stable under small damped steps (max Re λ < 1)")
     if ode_bad:
         parts.append(f"unstable even under small damped steps (max Re λ ≥ 1) at β_r = "
-                     f"{', '.join(f'{b:.3g}' for b in ode_bad)}")
+                     f"{', '.join(f'{b:.4g}' for b in ode_bad)}")
     if not parts:
         parts.append("no β_r of the grid where synchronous undamped iteration is unstable and small steps are "
                      "stable")
