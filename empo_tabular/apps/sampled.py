@@ -21,8 +21,8 @@ import numpy as np
 from ..sa.config import SAConfig
 from ..sa.experiments import FAST, SLOW, rates
 
-__all__ = ["SAMPLED_BASE", "SAMPLED_TOL", "OMEGA", "VISITS_CONSTANT", "sampled_schemes", "run_sampled_regime",
-           "schedule_text"]
+__all__ = ["SAMPLED_BASE", "SAMPLED_TOL", "OMEGA", "VISITS_CONSTANT", "sampled_schemes", "sampled_extra_schemes",
+           "run_sampled_regime", "schedule_text", "label_counts"]
 
 OMEGA = 0.7
 VISITS_CONSTANT = 10
@@ -50,6 +50,21 @@ def sampled_schemes(quick: bool = False) -> tuple:
         out += [(f"equal {f:g}, k=5", rates(f, f, SAMPLED_BASE, evaluator_updates_per_q_update=5)),
                 (f"rates 5:1 ({f:g}/{f / 5:g})", rates(f, f / 5, SAMPLED_BASE))]
     return tuple(out)
+
+
+def sampled_extra_schemes(n_steps: int, world) -> tuple:
+    """Equal fast rates with warm-up stages only, a beta_r ramp only, and Q_r/V_r target tables copied every
+    10 sweeps' worth of steps (10 x the number of non-terminal states), on :data:`SAMPLED_BASE`."""
+    from ..sa.experiments import staged_warmup
+
+    f = FAST
+    w = staged_warmup(n_steps)
+    stages = {k: v for k, v in w.items() if k.startswith("warmup_")}
+    every = 10 * int((~world.terminal).sum())
+    return ((f"stages only, equal {f:g}", rates(f, f, SAMPLED_BASE, **stages, beta_r_rampup_steps=0)),
+            (f"ramp only, equal {f:g}", rates(f, f, SAMPLED_BASE, beta_r_rampup_steps=w["beta_r_rampup_steps"])),
+            (f"targets every {every}, equal {f:g}", rates(f, f, SAMPLED_BASE, q_r_target_update_interval=every,
+                                                          v_r_target_update_interval=every)))
 
 
 def _one(world, prior, params, exact, cfg, beta, n_steps, seed, record_every):

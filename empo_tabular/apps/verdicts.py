@@ -103,6 +103,8 @@ def verdict_from_cases(cases, empty: str = "no run of this kind") -> str:
         return "holds"
     if not true:
         return "fails"
+    if all(c.startswith("β_r = ") and "," not in c for c in true):  # "β_r = 1, 10" rather than "β_r = 1; β_r = 10"
+        return "holds only when β_r = " + ", ".join(c[len("β_r = "):] for c in true)
     return "holds only when " + "; ".join(true)
 
 
@@ -161,8 +163,8 @@ def _claim_cases(key, runs):
     if key == "equal_small":
         for r in sorted((r for r in runs if _plain(r) and _equal(r) and r["beta_r"] <= SMALL_BETA),
                         key=lambda r: (r["beta_r"], _ev(r))):
-            cases.append((f"rate {_ev(r):g} at β_r = {r['beta_r']:g}", converges(r)))
-            seen.append(f"equal {_ev(r):g} at β_r = {r['beta_r']:g}: {_outcome(r)}")
+            cases.append((f"rate {_ev(r):g} at β_r = {r['beta_r']:.4g}", converges(r)))
+            seen.append(f"equal {_ev(r):g} at β_r = {r['beta_r']:.4g}: {_outcome(r)}")
     elif key in ("ur_fast_large", "qr_fast"):
         for b in _betas(runs):
             if key == "ur_fast_large" and b < LARGE_BETA:
@@ -173,20 +175,20 @@ def _claim_cases(key, runs):
             if key == "ur_fast_large":
                 eq = fast and _find(runs, b, lambda r: _plain(r) and _equal(r) and math.isclose(_ev(r), _q(fast)))
                 ok = None if (fast is None or eq is None) else (converges(fast) and better(fast, eq))
-                cases.append((f"β_r = {b:g}", ok))
-                seen.append(f"β_r = {b:g}: U_r x10 {_outcome(fast)}; equal {_q(fast) if fast else '?'} {_outcome(eq)}")
+                cases.append((f"β_r = {b:.4g}", ok))
+                seen.append(f"β_r = {b:.4g}: U_r x10 {_outcome(fast)}; equal {_q(fast) if fast else '?'} {_outcome(eq)}")
             else:
                 ok = None if (qf is None or fast is None) else (not converges(qf) or better(fast, qf))
-                cases.append((f"β_r = {b:g}", ok))
-                seen.append(f"β_r = {b:g}: Q_r x10 {_outcome(qf)}; U_r x10 {_outcome(fast)}")
+                cases.append((f"β_r = {b:.4g}", ok))
+                seen.append(f"β_r = {b:.4g}: Q_r x10 {_outcome(qf)}; U_r x10 {_outcome(fast)}")
     elif key == "frequency":
         for b in _betas(runs):
             kr = _find(runs, b, lambda r: r["k"] > 1 and _equal(r) and not r["stages"] and not r["ramp"])
             rr = kr and _find(runs, b, lambda r: _plain(r) and math.isclose(_ev(r) / _q(r), float(kr["k"])))
             ok = None if (kr is None or rr is None) else same_effect(kr, rr)
-            cases.append((f"β_r = {b:g}", ok))
+            cases.append((f"β_r = {b:.4g}", ok))
             if kr is not None:
-                seen.append(f"β_r = {b:g}: k = {kr['k']} {_outcome(kr)}; {kr['k']}:1 rates {_outcome(rr)}")
+                seen.append(f"β_r = {b:.4g}: k = {kr['k']} {_outcome(kr)}; {kr['k']}:1 rates {_outcome(rr)}")
     elif key in ("warmup", "ramp", "targets"):
         for b in _betas(runs):
             if key == "ramp" and b < RAMP_BETA:
@@ -209,8 +211,8 @@ def _claim_cases(key, runs):
                     ok = better(alt, base)
                 else:
                     ok = converges(alt) and not converges(base)
-                cases.append((f"β_r = {b:g}, rate {_ev(base):g}", ok))
-                seen.append(f"β_r = {b:g}, rate {_ev(base):g}: with {_outcome(alt)}; without {_outcome(base)}")
+                cases.append((f"β_r = {b:.4g}, rate {_ev(base):g}", ok))
+                seen.append(f"β_r = {b:.4g}, rate {_ev(base):g}: with {_outcome(alt)}; without {_outcome(base)}")
     else:
         raise KeyError(f"unknown claim {key!r}; known: {[k for k, _ in CLAIMS]}")
     return cases, seen
@@ -249,7 +251,7 @@ def _partner(case, runs, how):
 
 
 def _where(r) -> str:
-    return f"{r['family']} {r['variant'] or ''} β_r = {r['beta_r']:g}".replace("  ", " ").strip()
+    return f"{r['family']} {r['variant'] or ''} β_r = {r['beta_r']:.4g}".replace("  ", " ").strip()
 
 
 def monitoring_verdicts(runs, regime: str) -> list:
@@ -310,8 +312,8 @@ def beta_table_verdicts(table_rows, map_name: str = "reduced") -> list:
                 continue
             vals = {k: _f(r.get(k)) for k in ("sup_norm", "rho_abs", "rho", "max_re")}
             ok = None if any(math.isnan(vals[k]) for k in ("sup_norm", "rho")) else bool(test(vals))
-            cases.append((f"β_r = {r['beta_r']:g}", ok))
-            seen.append(f"β_r = {r['beta_r']:g}: " + ", ".join(f"{k} {v:.3g}" for k, v in vals.items()))
+            cases.append((f"β_r = {r['beta_r']:.4g}", ok))
+            seen.append(f"β_r = {r['beta_r']:.4g}: " + ", ".join(f"{k} {v:.3g}" for k, v in vals.items()))
         out.append({"row": claim, "rule": f"{map_name} map, {rule}",
                     "verdict": verdict_from_cases(cases, "no β_r of the grid in this band"),
                     "measured": "; ".join(seen) if seen else "no β_r of the grid in this band", "cases": cases})

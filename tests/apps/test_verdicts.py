@@ -31,6 +31,8 @@ def test_verdict_from_cases_branches():
     assert verdict_from_cases([("a", True), ("b", False), ("c", True)]) == "holds only when a; c"
     assert verdict_from_cases([("a", None)], "nothing") == "not tested (nothing)"
     assert verdict_from_cases([("a", None), ("b", True)]) == "holds"  # unmeasurable cases do not count
+    assert verdict_from_cases([("β_r = 1", True), ("β_r = 10", True), ("β_r = 100", False)]) == \
+        "holds only when β_r = 1, 10"
 
 
 def test_better_and_same_effect():
