@@ -255,6 +255,17 @@ LR_CAPTION = ("Rows: β_r; columns: error of Q_r, π_r, V_h^e and U_r against th
               "band: warm-up stages at β_r = 0 (dotted lines: stage boundaries); amber band: the β_r ramp.")
 
 
+OVERVIEW_CAPTION = (
+    "Top left: the map in the initial state (dark: wall; brown square with a light dot: closed door, dashed brown "
+    "frame: open door; circles: humans H0, H1; rounded square: the robot R0; hatched cells: the goals of H0 with "
+    "their weights, legend). Top middle: V_h^e of H0 for the goal named in the panel title over H0's cell, the other agents as in the "
+    "initial state; top right: X_h of H0 over H0's cell; bottom left: U_r over R0's cell (numbers: the values; "
+    "colour bars beside). Bottom middle: π_r of R0 at each of its cells: arrows are moves (length ∝ probability), a "
+    "disc is stay (area ∝ probability), a brown ring is toggling the door. Bottom right: a sampled rollout (the demo seed) "
+    "under the exact π_r and the human prior: paths from the start cells (faded) to the final state (solid), numbers "
+    "mark the step at each visited cell.")
+
+
 def _figure(md: list, path: str, alt: str, caption: str):
     md += [f"![{alt}]({path})", "", f"*Figure: {caption}*", ""]
 
@@ -278,6 +289,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     from ..io.results import save_result
     from ..plotting import plot_overview, save_figure
     from ..plotting.contraction import caption as contraction_caption
+    from ..plotting.layout import draw_caption
     from ..plotting.sa import plot_experiment, plot_seed_bands
     from ..sa.experiments import format_summary, summarise
     from ..worlds.scenarios import describe_scenario, get_scenario
@@ -312,6 +324,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     save_result(prior, out / "phase1_prior")
     save_result(exact, out / "phase2_solution")
     fig = plot_overview(gw, exact, prior, seed=seed)
+    draw_caption(fig, OVERVIEW_CAPTION)
     save_figure(fig, out / "world_overview.png")
     plt.close(fig)
     s0 = world.initial_state
@@ -409,8 +422,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
           f"actions. Phase 1: {(t1 - t0) * 1e3:.1f} ms; Phase 2: {(t2 - t1) * 1e3:.1f} ms ({exact.method}, "
           f"residual {exact.residual:.1e}). V_r(s0) = {exact.V_r[s0]:.6g}; the robot's most likely first actions: "
           + ", ".join(f"{names[a]} ({exact.pi_r[s0, a]:.3f})" for a in top) + ".", ""]
-    _figure(md, "world_overview.png", "overview", "the map, V_h^e of one goal, X_h, U_r, the robot's policy field and "
-            "a rollout under the exact π_r (panel titles and colour bars in the image).")
+    _figure(md, "world_overview.png", "overview", OVERVIEW_CAPTION)
     md += ["## Is the coupled map a contraction? (analyzer, along the branch from β_r = 0)", "",
            "```", report.summary(), "```", ""]
     _figure(md, "contraction/indicators.png", "indicators", contraction_caption("indicators", report))
