@@ -48,8 +48,12 @@ def test_better_and_same_effect():
     assert same_effect({"label": "plateau", "final": 1e-2}, {"label": "oscillating", "final": 5e-2})
     assert not same_effect({"label": "plateau", "final": 1e-2}, {"label": "oscillating", "final": 5e-4})
     assert not same_effect(conv, osc)
-    seeds = {"n_seeds": 5, "n_converging": 3, "label": "plateau"}
-    assert better(seeds, {"n_seeds": 5, "n_converging": 2, "label": "converging", "final": 1e-9})
+    # seed aggregates: the median final error decides, whatever the labels
+    low = {"n_seeds": 5, "n_converging": 2, "label": "plateau", "final": 0.08}
+    high = {"n_seeds": 5, "n_converging": 5, "label": "converging", "final": 0.5}
+    assert better(low, high) and not better(high, low)
+    assert not better({"n_seeds": 5, "n_converging": 2, "final": 0.3}, high)  # less than a factor 2
+    assert better(high, {"label": "plateau", "final": 1e-9})  # aggregate against a single run: labels first
 
 
 def verdict(runs, key, regime="expected"):
