@@ -10,7 +10,9 @@ A run *converges* when its measured label (:mod:`empo_tabular.sa.labels`) is ``c
 ``converging``; a seed-aggregated scheme converges when more than half of its seeds do.  Run ``x`` is
 *better* than run ``y`` when ``x`` converges and ``y`` does not, or both are in the same class and ``x``
 is ahead: both labelled converged and ``x`` reached 1e-3 at least 10% sooner, otherwise ``x``'s final
-Q_r error is below half of ``y``'s.  Two runs have the *same effect* when both converge or both do not,
+Q_r error is below half of ``y``'s.  Between two seed aggregates (the sampled regime, where no run gets near
+the tolerance and a label says whether the error still falls measurably, not how low it is) ``x`` is better
+when its median final Q_r error is below half of ``y``'s.  Two runs have the *same effect* when both converge or both do not,
 and (unless both are labelled converged) their final errors are within a factor of 10.
 
 Verdict from cases
@@ -69,6 +71,8 @@ def _final(run) -> float:
 
 def better(x, y) -> bool:
     """``x`` strictly better than ``y`` (module docstring)."""
+    if x.get("n_seeds") and y.get("n_seeds"):  # seed aggregates: progress, measured by the median final error
+        return _final(x) < 0.5 * _final(y)
     cx, cy = converges(x), converges(y)
     if cx != cy:
         return cx
