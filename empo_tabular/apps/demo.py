@@ -400,7 +400,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
         {"claims_expected": ce, "claims_sampled": cs, "monitoring_expected": me, "monitoring_sampled": ms,
          "beta_table": bt}, indent=1, default=str) + "\n")
     elapsed, cpu = time.perf_counter() - t_start, _cpu() - c_start
-    regime_dep = [f"\"{text}\"" for k, text in CLAIMS
+    regime_dep = [text for k, text in CLAIMS
                   if cs.get(k) and not cs[k]["verdict"].startswith("not tested") and ce[k]["verdict"] != cs[k]["verdict"]]
     md = [f"# empo_tabular demo: {scenario}", "",
           f"empo_tabular {__version__}; seed {seed}; {elapsed:.0f} s wall, {cpu:.0f} s CPU (all processes) on "

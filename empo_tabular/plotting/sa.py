@@ -23,7 +23,8 @@ from .grid import param_label, save_figure
 DEFAULT_QUANTITIES = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r")
 QUANTITY_LABELS = {"Q_r": "$Q_r$", "pi_r": r"$\pi_r$", "V_h_e": r"$V_h^e$", "X_h": "$X_h$", "U_r": "$U_r$",
                    "V_r": "$V_r$"}
-VARIANT_COLORS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f", "#2e3440")
+VARIANT_COLORS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f", "#2e3440",
+                  "#edc948", "#ff9da7", "#8cd17d", "#bab0ac")
 WARMUP_COLOR = "#8a8d91"
 RAMP_COLOR = "#e9c46a"
 LABEL_MARKERS = {"converged": ("o", True), "converging": ("o", False), "oscillating": ("D", False),
