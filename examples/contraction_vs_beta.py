@@ -38,8 +38,10 @@ def main(argv=None):
         print(f"== {name}: {gw.world.n_states} states, gamma_r = {params.gamma_r}")
         report = run_contraction_job(gw.world, prior, params, betas, OUT / name, progress=True)
         for run in report.sa_runs:
-            print(f"   SA a={run['a']:<4g} kappa={run['kappa']:<4g} converged={run['converged']!s:5} "
-                  f"observed rate {run['rate_observed']:.4f}, predicted (nearest grid point) "
+            if not run.get("ran", True):  # a cell with kappa * a > 1 cannot be run
+                continue
+            print(f"   SA a={run['a']:<4g} kappa={run['kappa']:<4g} label={run['label']:<11} "
+                  f"observed rate {run['rate_observed']:.4f}, predicted "
                   f"{run['rho_pred_nearest']:.4f}")
 
 

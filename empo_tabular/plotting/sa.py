@@ -23,7 +23,8 @@ from .grid import param_label, save_figure
 DEFAULT_QUANTITIES = ("Q_r", "pi_r", "V_h_e", "X_h", "U_r")
 QUANTITY_LABELS = {"Q_r": "$Q_r$", "pi_r": r"$\pi_r$", "V_h_e": r"$V_h^e$", "X_h": "$X_h$", "U_r": "$U_r$",
                    "V_r": "$V_r$"}
-VARIANT_COLORS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f", "#2e3440")
+VARIANT_COLORS = ("#4e79a7", "#e15759", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#9c755f", "#2e3440",
+                  "#edc948", "#ff9da7", "#8cd17d", "#bab0ac")
 WARMUP_COLOR = "#8a8d91"
 RAMP_COLOR = "#e9c46a"
 LABEL_MARKERS = {"converged": ("o", True), "converging": ("o", False), "oscillating": ("D", False),
@@ -257,3 +258,65 @@ def _mode_text(exp) -> str:
     visits = {"synchronous": "synchronous sweeps", "uniform": "uniform visits", "sweep": "sweeps",
               "on_policy": "on-policy visits"}[cfg.visit]
     return f"{cfg.mode} mode, {visits}, {cfg.lr_schedule} rates"
+
+
+def plot_seed_bands(aggregates, *, tol: float | None = None, title: str = "", caption: str | None = None,
+                    path=None, dpi: int = 140):
+    """Median and min-max band over seeds of the Q_r sup-norm error, one panel per beta_r, one colour per scheme.
+
+    Parameters
+    ----------
+    aggregates : list of dict
+        From :func:`empo_tabular.apps.sampled.run_sampled_regime` (keys ``variant, beta_r, step, median,
+        low, high, labels, n_converging``).
+    tol : float, optional
+        Drawn as a dotted horizontal line (the tolerance of the labels).
+    title, caption : str
+        Figure title; caption drawn under the figure.
+    path : path, optional
+        Save there.
+    """
+    from .layout import draw_caption
+
+    if not aggregates:
+        raise ValueError("no aggregates to plot")
+    betas = sorted({a["beta_r"] for a in aggregates})
+    variants = list(dict.fromkeys(a["variant"] for a in aggregates))
+    fig, axes = plt.subplots(1, len(betas), figsize=(4.4 * len(betas), 3.6), squeeze=False, sharey=True,
+                             layout="constrained")
+    for ax, b in zip(axes[0], betas):
+        for k, v in enumerate(variants):
+            agg = next((a for a in aggregates if a["variant"] == v and a["beta_r"] == b), None)
+            if agg is None:
+                continue
+            c = VARIANT_COLORS[k % len(VARIANT_COLORS)]
+            x = np.asarray(agg["step"], dtype=float)
+            ax.fill_between(x, np.maximum(agg["low"], 1e-16), np.maximum(agg["high"], 1e-16), color=c, alpha=0.18,
+                            lw=0)
+            ax.plot(x, np.maximum(agg["median"], 1e-16), color=c, lw=1.6)
+            ax.annotate(f"{agg['n_converging']}/{len(agg['labels'])}", (x[-1], max(agg["median"][-1], 1e-16)),
+                        xytext=(3, 0), textcoords="offset points", fontsize=7, color=c, va="center")
+        if tol is not None:
+            ax.axhline(tol, color="#3b4252", lw=0.9, ls=":")
+        ax.set_yscale("log")
+        ax.set_title(rf"$\beta_r = {b:g}$", fontsize=10)
+        ax.set_xlabel("SA step (one sampled state update)", fontsize=8.5)
+        ax.grid(True, which="major", color="#dfe3e8", lw=0.6)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_ylabel("Q_r relative sup-norm error", fontsize=9)
+    n_seeds = max(len(a["labels"]) for a in aggregates)
+    handles = [Line2D([], [], color=VARIANT_COLORS[k % len(VARIANT_COLORS)], lw=2, label=v)
+               for k, v in enumerate(variants)]
+    handles.append(Patch(color="#888888", alpha=0.3, label=f"shaded: min-max over {n_seeds} seeds; line: median"))
+    handles.append(Line2D([], [], ls="none", marker="$k/n$", ms=14, color="#3b4252",
+                          label="k/n at the line end: seeds labelled converged or converging"))
+    if tol is not None:
+        handles.append(Line2D([], [], color="#3b4252", lw=0.9, ls=":", label=f"tol = {tol:g} (converged below)"))
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7.5, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    if caption:
+        draw_caption(fig, caption)
+    if path is not None:
+        save_figure(fig, path, dpi=dpi)
+    return fig
