@@ -399,8 +399,8 @@ def _add_score_parser(sub) -> None:
 def _add_atlas_parser(sub) -> None:
     p = sub.add_parser("atlas", help="the convergence atlas: SA vs the analyzer across worlds, beta_r, schemes, "
                                      "modes and seeds, on Dask",
-                       description="Run every cell of SPEC (default: the bundled atlas, 2,448 cells in 48 tasks) on a Dask "
-                                   "cluster, write Parquet parts under OUT/cells and the report OUT/atlas.md. Cells "
+                       description="Run every cell of SPEC (default: the bundled atlas, 2,448 cells in 48 tasks) "
+                                   "on a Dask cluster, write Parquet parts under OUT/cells and the report OUT/atlas.md. Cells "
                                    "already under OUT/cells are skipped, so a rerun or --resume continues.")
     p.add_argument("spec", nargs="?", metavar="SPEC.toml",
                    help="atlas specification (default: empo_tabular/atlas/default_atlas.toml)")
@@ -409,10 +409,14 @@ def _add_atlas_parser(sub) -> None:
                    help="address of an existing Dask scheduler, e.g. tcp://host:8786 (default: an embedded "
                         "LocalCluster with one single-threaded worker process per core)")
     p.add_argument("--workers", type=int, metavar="N", help="workers of the embedded LocalCluster (default: cores)")
-    p.add_argument("--serial", action="store_true", help="no Dask: run the groups one by one in this process")
+    p.add_argument("--serial", action="store_true",
+                   help="no Dask: run the groups one by one in this process (default: off, a LocalCluster with "
+                        "one single-threaded worker process per core, or --scheduler)")
     p.add_argument("--resume", action="store_true",
-                   help="continue a run in DIR (cells already written are skipped; a rerun does the same)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+                   help="continue a run in DIR (cells already written are skipped; a rerun does the same; "
+                        "default: off)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (default: a bar counting cells on stderr)")
     p.set_defaults(func=cmd_atlas)
 
 

@@ -283,7 +283,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     import matplotlib.pyplot as plt
 
     from .._version import __version__
-    from ..core.storage import atomic_write_text, versions
+    from ..core.storage import atomic_write_text, dumps_strict, versions
     from ..exact.phase1 import solve_phase1
     from ..exact.phase2 import solve_phase2
     from ..io.results import save_result
@@ -354,7 +354,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
         fig = plot_experiment(er, out / f"lr_{name}.png", dpi=90 if quick else 150)
         plt.close(fig)
     _write_csv(out / "lr_summary.csv", lr_rows)
-    atomic_write_text(out / "lr_summary.json", json.dumps(lr_rows, indent=1, default=str) + "\n")
+    atomic_write_text(out / "lr_summary.json", dumps_strict({"rows": lr_rows}) + "\n")
     lap("learning-rate experiments (expected mode)", t0, c0)
 
     # 4. the stochastic regime -----------------------------------------------------------------
@@ -378,7 +378,7 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
     s_rows = [{"variant": a["variant"], "beta_r": a["beta_r"], "seeds": a["seeds"], "labels": a["labels"],
                "n_converging": a["n_converging"], "final_median": a["final_median"], "symptoms": a["symptoms"]}
               for a in sampled]
-    atomic_write_text(out / "sampled_summary.json", json.dumps(s_rows, indent=1) + "\n")
+    atomic_write_text(out / "sampled_summary.json", dumps_strict({"rows": s_rows}) + "\n")
     lap("stochastic regime (sampled, seeds)", t0, c0)
 
     # 5. verdicts and report -------------------------------------------------------------------
@@ -396,9 +396,9 @@ def run_demo(out, *, quick: bool = False, seed: int = 0, progress: bool = True, 
                 "targets": "lr_warmup_parts_and_targets.png", "monitoring": "region.png, lr_*.png",
                 "beta_table": "indicators.png, bifurcation.png"}
     table = format_table(ce, cs, me, ms, bt, evidence)
-    atomic_write_text(out / "verdicts.json", json.dumps(
+    atomic_write_text(out / "verdicts.json", dumps_strict(
         {"claims_expected": ce, "claims_sampled": cs, "monitoring_expected": me, "monitoring_sampled": ms,
-         "beta_table": bt}, indent=1, default=str) + "\n")
+         "beta_table": bt}) + "\n")
     elapsed, cpu = time.perf_counter() - t_start, _cpu() - c_start
     regime_dep = [text for k, text in CLAIMS
                   if cs.get(k) and not cs[k]["verdict"].startswith("not tested") and ce[k]["verdict"] != cs[k]["verdict"]]

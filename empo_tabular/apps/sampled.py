@@ -5,9 +5,9 @@
 targets) and aggregates the seeds: the measured label of each seed (on the Q_r sup-norm error, tolerance
 :data:`SAMPLED_TOL`), the median and the min-max band of the error trace, and the diagnosed symptoms.
 
-Schedule.  The package has no two-timescale pair of schedules with ``b_n / a_n -> 0``: every rate follows
-the same schedule.  The closest available is used: a polynomial decay in the number of updates of the
-visited state, ``lr = base * min(1, (c / n_s)**omega)`` with ``omega`` = :data:`OMEGA` (Robbins-Monro:
+Schedule.  Every rate follows the same per-state schedule here (the per-visit clock has no two-timescale
+variant; the atlas's sampled mode runs the two-timescale pair ``lr_slow_decay_exponent``, ``b_n / a_n -> 0``,
+on the global clock): a polynomial decay in the number of updates of the visited state, ``lr = base * min(1, (c / n_s)**omega)`` with ``omega`` = :data:`OMEGA` (Robbins-Monro:
 ``omega in (1/2, 1]``) and ``c`` = :data:`VISITS_CONSTANT`, so that all rates decay but their *ratio*
 stays at the base ratio (10:1 for the U_r-fast scheme).  The robot's behaviour policy is uniform
 (``epsilon_r = 1`` throughout) so that every Q_r entry keeps being updated.
@@ -35,9 +35,9 @@ SAMPLED_BASE = SAConfig(mode="sampled", visit="uniform", lr_schedule="polynomial
 
 def schedule_text() -> str:
     return (f"every rate decays as base·min(1, ({VISITS_CONSTANT}/n_s)^{OMEGA}) in the number n_s of updates of "
-            "the visited state (one schedule for all five quantities: no two-timescale pair with b_n/a_n → 0 "
-            "is available, so the ratio of the rates stays at the base ratio); uniform state visits, uniform "
-            "robot behaviour policy")
+            "the visited state (one schedule for all five quantities, so the ratio of the rates stays at the base "
+            "ratio; this demo does not run the two-timescale pair with b_n/a_n → 0 — `empo-tabular atlas` does, "
+            "in its sampled mode); uniform state visits, uniform robot behaviour policy")
 
 
 def sampled_schemes(quick: bool = False) -> tuple:

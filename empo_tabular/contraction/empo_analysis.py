@@ -40,7 +40,7 @@ __all__ = ["ANALYZE_DEFAULTS", "REDUCED_ROUTES", "analyze_joint", "analyze_reduc
 #: :func:`analyze_contraction`; smaller than :func:`analyze_map`'s defaults to keep sweeps fast.
 ANALYZE_DEFAULTS = dict(n_samples=30, picard_steps=100, picard_window=20, adversarial=True, adversarial_starts=2,
                         adversarial_rows=4, adversarial_maxfev=100, box=0.1, n_eigs=12, joint_dense_max=600,
-                        core_dense_max=1500, h_rel=1e-6, reduced_route="auto", reduced_dense_max=1500,
+                        core_dense_max=1500, h_rel=1e-6, reduced_route="auto", reduced_dense_max=3000,
                         arpack_tol=1e-12, mf_n_eigs=1)
 #: ``reduced_route`` values: ``"dense"`` (complete spectrum of ``W P``, exact ``rho(|J_R|)``), ``"matrix_free"``
 #: (:mod:`.matrix_free`: ARPACK Ritz values, ``rho_abs`` an upper bound), ``"auto"`` (dense when

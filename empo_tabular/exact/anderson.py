@@ -112,8 +112,11 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
             except np.linalg.LinAlgError:
                 gamma = None
             if gamma is not None and np.all(np.isfinite(gamma)):
-                cand = gx - gamma @ Gk
-                if project is not None:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cand = gx - gamma @ Gk  # an ill-conditioned history can overflow: then restart below
+                if not np.all(np.isfinite(cand)):
+                    cand = None
+                elif project is not None:
                     cand = project(cand)
                 if cand is not None:
                     x_new = cand
