@@ -33,7 +33,7 @@ import numpy as np
 
 from .._validation import check_betas
 from ..core.results import SolverResult
-from ..core.storage import atomic_savez, atomic_write_text, jsonable
+from ..core.storage import atomic_write_text, jsonable, load_bundle, save_bundle
 from ._report import INDICATORS
 
 __all__ = ["BETA_STAR_INDICATORS", "CHAIN", "ContractionReport", "beta_crossings", "classify_eigenvalue",
@@ -256,7 +256,7 @@ class ContractionReport(SolverResult):
         ``fixed_points_searched``, ``n_fixed_points`` (None when not searched), ``search_seconds`` and
         ``fixed_points`` (list of ``{"V_r_s0", "stable", "stable_sync", "stable_ode", "stable_async",
         "rho", "max_re", "residual", "q_min", "q_max", "log_dist_to_branch", "on_branch"}``; empty when
-        not searched; their full Q_r arrays are in ``fixed_point_arrays`` and ``<prefix>_fixed_points.npz``).
+        not searched; their full Q_r arrays are in ``fixed_point_arrays`` and, saved, in ``<prefix>.npz``).
     spectra : dict
         Map -> list (aligned with ``betas``) of eigenvalue lists (complete spectrum or Ritz
         values; at most ``max_saved_eigenvalues`` of largest modulus).
@@ -385,19 +385,19 @@ class ContractionReport(SolverResult):
         return buf.getvalue()
 
     def save(self, path_prefix) -> tuple:
-        """Write ``<prefix>.csv`` (the table), ``<prefix>.json`` (everything, strict JSON),
-        ``<prefix>_beta_star.csv`` and, when the multiplicity search found points,
-        ``<prefix>_fixed_points.npz`` (their full Q_r arrays); returns the first two paths."""
+        """Write the report as a bundle (:func:`core.storage.save_bundle`): ``<prefix>.npz`` (the full Q_r
+        arrays of the fixed points found, plus the report as strict JSON) and its ``<prefix>.json`` sidecar;
+        and, as exports for other tools, ``<prefix>.csv`` (the table) and ``<prefix>_beta_star.csv``.
+        Returns ``(csv_path, json_path)``."""
         prefix = Path(path_prefix)
-        if prefix.suffix in (".json", ".csv"):
+        if prefix.suffix in (".json", ".csv", ".npz"):
             prefix = prefix.with_suffix("")
+        npz = save_bundle(prefix.with_name(prefix.name + ".npz"), "contraction_report",
+                          {f"fp__{k}": v for k, v in self.fixed_point_arrays.items()}, self.to_dict())
         csv_path = atomic_write_text(prefix.with_name(prefix.name + ".csv"), self.table_csv())
-        json_path = atomic_write_text(prefix.with_name(prefix.name + ".json"), self.to_json())
         if self.beta_star_by_map:
             atomic_write_text(prefix.with_name(prefix.name + "_beta_star.csv"), self.beta_star_csv())
-        if self.fixed_point_arrays:
-            atomic_savez(prefix.with_name(prefix.name + "_fixed_points.npz"), dict(self.fixed_point_arrays))
-        return csv_path, json_path
+        return csv_path, npz.with_suffix(".json")
 
     def __eq__(self, other):
         if not isinstance(other, ContractionReport):
@@ -445,14 +445,25 @@ def _csv_float(v: float) -> str:
 
 
 def load_contraction_report(path) -> ContractionReport:
-    """Load a report written by :meth:`ContractionReport.save` (the ``.json`` file or the prefix)."""
+    """Load a report written by :meth:`ContractionReport.save` (its ``.npz``, ``.json``, ``.csv`` or the prefix).
+
+    The ``.npz`` bundle is read when present (it carries the fixed points' arrays); a lone ``.json`` (as
+    written by version 0.1.0) is read as strict JSON. Errors name the file in one line.
+    """
     p = Path(path)
-    if p.suffix != ".json":
-        p = p.with_name(p.name[:-4] + ".json") if p.suffix == ".csv" else p.with_name(p.name + ".json")
-    if not p.exists():
-        raise FileNotFoundError(f"no contraction report at {p}")
-    with open(p, encoding="utf-8") as fh:
-        data = json.load(fh)
+    prefix = p.with_suffix("") if p.suffix in (".json", ".csv", ".npz") else p
+    npz, js = prefix.with_name(prefix.name + ".npz"), prefix.with_name(prefix.name + ".json")
+    if npz.exists():
+        arrays, data = load_bundle(npz, "contraction_report", what="contraction report")
+    elif js.exists():  # a report of version 0.1.0: JSON alone, which may hold NaN/Infinity tokens
+        try:
+            arrays, data = {}, json.loads(js.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{js}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    else:
+        raise FileNotFoundError(f"no contraction report at {npz} or {js}")
     if not isinstance(data, dict) or "table" not in data or "betas" not in data:
-        raise ValueError(f"{p} is not a contraction report (no 'table'/'betas')")
-    return ContractionReport.from_dict(data)
+        raise ValueError(f"{js} is not a contraction report (no 'table'/'betas')")
+    report = ContractionReport.from_dict(data)
+    report.fixed_point_arrays = {k[len("fp__"):]: v for k, v in arrays.items() if k.startswith("fp__")}
+    return report

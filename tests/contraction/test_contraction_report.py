@@ -115,7 +115,7 @@ def test_searched_reports_effort_and_points(searched, cyclic, tmp_path):
     assert "3 starts" in text and not re.search(r"\bunique\b", text)
     em = EmpoMaps(w, prior, PARAMS)
     searched.save(tmp_path / "rep")
-    arrays = np.load(tmp_path / "rep_fixed_points.npz")
+    arrays = load_contraction_report(tmp_path / "rep").fixed_point_arrays  # stored in the rep.npz bundle
     for i, (beta, br) in enumerate(zip(searched.betas, searched.branch)):
         assert br["fixed_points_searched"] and br["n_fixed_points"] == len(br["fixed_points"]) >= 1
         assert any(p["on_branch"] for p in br["fixed_points"])  # the branch point is always a start
@@ -185,3 +185,21 @@ def test_user_starts_and_parallel_starts_in_the_sweep(cyclic):
     br = rep.branch[0]
     assert br["fixed_points_searched"] and br["n_fixed_points"] >= 1
     assert rep.beta_star["multi"]["n_starts"] == 2
+
+
+def test_report_is_one_bundle_with_a_strict_sidecar(searched, tmp_path):
+    """Saved like every other result: <prefix>.npz (arrays + meta_json) and a strict <prefix>.json sidecar."""
+    from empo_tabular.core.storage import load_bundle
+
+    searched.save(tmp_path / "rep")
+    arrays, meta = load_bundle(tmp_path / "rep.npz", "contraction_report")
+    assert meta["kind"] == "contraction_report"
+    assert sorted(arrays) == sorted(f"fp__{k}" for k in searched.fixed_point_arrays)
+    json.loads((tmp_path / "rep.json").read_text(), parse_constant=_reject)
+    assert load_contraction_report(tmp_path / "rep.npz") == searched
+
+
+def test_report_folder_instead_of_file_is_one_line(tmp_path):
+    (tmp_path / "rep.npz").mkdir()
+    with pytest.raises(ValueError, match=r"rep\.npz: is a folder"):
+        load_contraction_report(tmp_path / "rep")
