@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from ..sa.labels import LABEL_TEXT, LABELS
+from ..contraction import INDICATORS
 from .layout import draw_caption
 from .sa import LABEL_MARKERS
 
@@ -40,12 +41,11 @@ INDICATOR_STYLE = {
     "picard_ratio": ("observed", "#9c755f", ":"),
     "lower_bound_adversarial": ("L̂, lower bound", "#bab0ac", "--"),
 }
-#: The three iterations "stable"/"unstable" can refer to: (field, words, criterion).
-ITERATIONS = (
-    ("rho", "synchronous undamped", "ρ(J) < 1"),
-    ("max_re", "small damped steps (ODE limit)", "max Re λ < 1"),
-    ("rho_abs", "asynchronous", "ρ(|J|) < 1"),
-)
+#: The three iterations "stable"/"unstable" can refer to: (field, words, criterion); the words are the
+#: indicator registry's (``contraction.INDICATORS``), the one definition of what each indicator certifies.
+_REGISTRY = {i.name: i for i in INDICATORS}
+ITERATIONS = tuple((name, _REGISTRY[name].iteration, f"{INDICATOR_STYLE[name][0]} < 1")
+                   for name in ("rho", "max_re", "rho_abs"))
 INDICATOR_DEFINITIONS = (
     "sup_norm = ‖J‖∞ (max row sum of |J|; < 1: contraction in the sup norm, every update order converges); "
     "log_norm = ‖D⁻¹JD‖∞ with D = diag(|x*|), the same constant in relative (log) coordinates; "

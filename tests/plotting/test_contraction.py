@@ -130,3 +130,16 @@ def test_region_without_region_is_refused_and_unknown_caption():
         plot_convergence_region(make_report(region=False))
     with pytest.raises(ValueError, match="unknown caption kind"):
         caption("pie", make_report())
+
+
+def test_plot_styles_follow_the_indicator_registry():
+    """The indicators are defined once (contraction.INDICATORS); the figure styles every one of them and the
+    stability strips use the registry's words for what each certifies."""
+    from empo_tabular.contraction import INDICATORS
+    from empo_tabular.plotting.contraction import INDICATOR_STYLE, ITERATIONS
+
+    assert {i.name for i in INDICATORS} <= set(INDICATOR_STYLE)
+    words = {i.name: i.iteration for i in INDICATORS}
+    assert [(name, text) for name, text, _ in ITERATIONS] == [
+        ("rho", "synchronous undamped"), ("max_re", "small damped steps (ODE limit)"), ("rho_abs", "asynchronous")]
+    assert all(words[name] == text for name, text, _ in ITERATIONS)
