@@ -151,7 +151,8 @@ def _outcome(r) -> str:
     if r is None:
         return "not run"
     if r.get("n_seeds"):
-        return f"{r['n_converging']}/{r['n_seeds']} seeds converge, median final {r['final']:.1e}"
+        return (f"{r['n_converging']}/{r['n_seeds']} seeds converged or converging (error falling), "
+                f"median final {r['final']:.1e}")
     return f"{r['label']} ({r['final']:.1e})" if r.get("final") is not None else str(r["label"])
 
 
