@@ -93,18 +93,12 @@ def _one_cell(world, prior, p, exact, initial, a, kappa, rho, n_steps, seed, tol
 
 def _region_setup(world, prior, params, report, seed, perturbation):
     from ..exact.phase2 import solve_phase2
+    from ..sa.engine import perturbed_exact_start
 
     beta = float(report.region["beta"])
     p = params.replace(beta_r=beta)
     exact = solve_phase2(world, prior, p)
-    rng = np.random.default_rng(seed)
-    live = ~world.terminal
-    Q = exact.Q_r.copy()
-    Q[live] *= np.exp(perturbation * rng.uniform(-1, 1, Q[live].shape))
-    VE = exact.V_h_e.copy()
-    VE[live] = np.clip(VE[live] * (1 + perturbation * rng.uniform(-1, 1, VE[live].shape)), 0.0, 1.0)
-    initial = {"Q_r": Q, "V_h_e": VE, "X_h": exact.X_h, "U_r": exact.U_r, "V_r": exact.V_r}
-    return p, exact, initial
+    return p, exact, perturbed_exact_start(world, exact, perturbation, np.random.default_rng(seed))
 
 
 def sa_on_region(world, prior, params, report: ContractionReport, *, n_steps: int = 400, max_steps: int = 1500,

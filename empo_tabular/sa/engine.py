@@ -140,6 +140,18 @@ def derived_arrays(world, params: EmpoParams, config: SAConfig, beta: float, tab
                                       {"Q_r": Q, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V})
 
 
+def perturbed_exact_start(world, exact: Phase2Solution, perturbation: float, rng) -> dict:
+    """An ``initial`` for :func:`run_sa` near the exact solution: Q_r multiplied by ``exp(p U(-1, 1))`` and V_h^e
+    by ``1 + p U(-1, 1)`` (clipped to [0, 1]) at non-terminal states, ``p = perturbation``; X_h, U_r and V_r
+    exact. Used to measure the local rate that the linearised prediction describes."""
+    live = ~world.terminal
+    Q = exact.Q_r.copy()
+    Q[live] *= np.exp(perturbation * rng.uniform(-1, 1, Q[live].shape))
+    VE = exact.V_h_e.copy()
+    VE[live] = np.clip(VE[live] * (1 + perturbation * rng.uniform(-1, 1, VE[live].shape)), 0.0, 1.0)
+    return {"Q_r": Q, "V_h_e": VE, "X_h": exact.X_h, "U_r": exact.U_r, "V_r": exact.V_r}
+
+
 def initial_tables(world, params: EmpoParams, config: SAConfig, initial) -> dict:
     """Online tables at t = 0.
 

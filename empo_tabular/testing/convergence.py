@@ -38,7 +38,7 @@ from ..atlas.predict import group_prediction
 from ..atlas.spec import Scheme, WorldSpec
 from ..exact.phase1 import solve_phase1
 from ..exact.phase2 import solve_phase2
-from ..sa.engine import run_sa
+from ..sa.engine import perturbed_exact_start, run_sa
 
 DEFAULT_MARGIN = 0.02
 
@@ -136,13 +136,9 @@ def check_convergence(world: WorldSpec, beta_r: float, scheme: Scheme, *, margin
     rho = float(group_prediction(w, prior, params, exact, [scheme], {"starts": 0}, seed)["rates"][scheme.linear_key])
     n = int(n_steps or math.ceil(3.0 / margin))
     n = max(n, scheme.k, scheme.q_target)
-    rng = np.random.default_rng(seed)
-    live = ~w.terminal
-    Q = exact.Q_r.copy()
-    Q[live] *= np.exp(perturbation * rng.uniform(-1, 1, Q[live].shape))
-    VE = exact.V_h_e.copy()
-    VE[live] = np.clip(VE[live] * (1 + perturbation * rng.uniform(-1, 1, VE[live].shape)), 0.0, 1.0)
+    start = perturbed_exact_start(w, exact, perturbation, np.random.default_rng(seed))
+    start.pop("V_r")  # V_r follows from the others (not a learned table in these schemes)
     res = run_sa(w, prior, params, sa_config(scheme, "expected", n, {}), n, exact=exact, seed=seed,
-                 record_every=n, initial={"Q_r": Q, "V_h_e": VE, "X_h": exact.X_h, "U_r": exact.U_r})
+                 record_every=n, initial=start)
     e = res.trace["err_sup_Q_r"]
     return ConvergenceCheck(world.key, float(beta_r), scheme, rho, float(margin), float(e[0]), float(e[-1]), n)
