@@ -15,7 +15,6 @@ import argparse
 import resource
 import time
 
-import numpy as np
 
 
 def rss_gb() -> float:

@@ -111,7 +111,7 @@ def run_atlas(spec=None, out="atlas_out", client=None, *, scheduler: str | None 
             bar.update(res["n_cells"])
     elif todo:
         own_cluster = None
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
 
         if client is None:
             if scheduler is not None:

@@ -13,7 +13,6 @@ drawn as gaps and said so, never as numbers.
 from __future__ import annotations
 
 import math
-import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np

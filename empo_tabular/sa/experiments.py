@@ -50,7 +50,6 @@ Choices (and why)
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -6,7 +6,6 @@ tiny world solved by hand, (3) its own equations at a cyclic fixed point and
 solvers (that is what the oracle is for).
 """
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest

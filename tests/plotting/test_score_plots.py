@@ -1,5 +1,4 @@
 """Error heat maps and error curves of a ScoreResult."""
-import numpy as np
 import pytest
 
 import empo_tabular as et
