@@ -125,7 +125,7 @@ def sa_on_region(world, prior, params, report: ContractionReport, *, n_steps: in
         measurable, agrees, symptoms, err0, err_final, rate_observed, n_steps, tol``; a cell with
         ``kappa a > 1`` has ``ran = False`` and None results.
     """
-    from .parallel import map_forked
+    from ..core.forked import map_forked
 
     if report.region is None:
         return []

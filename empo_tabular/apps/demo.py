@@ -205,7 +205,7 @@ def _run_experiments(world, prior, params, exacts, betas, n_steps, seed, n_jobs,
     """The note's experiments plus :func:`extra_experiment`; unique runs spread over forked workers."""
     from ..sa.engine import run_sa
     from ..sa.experiments import EXPERIMENT_NAMES, get_experiment, run_lr_experiment
-    from .parallel import map_forked
+    from ..core.forked import map_forked
 
     exps = [get_experiment(n, n_steps) for n in EXPERIMENT_NAMES]
     exps.append(extra_experiment(n_steps, (FAST,) if quick else (SLOW, FAST)))

@@ -93,7 +93,7 @@ def run_sampled_regime(world, prior, params, exact_by_beta: dict, betas, *, n_st
         or converging), ``final_median``, ``step``, ``median``, ``low``, ``high`` (error band over the seeds),
         ``symptoms`` (those seen in more than half of the seeds).
     """
-    from .parallel import map_forked
+    from ..core.forked import map_forked
 
     schemes = sampled_schemes() if schemes is None else tuple(schemes)
     seeds = [int(s) for s in seeds]

@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 import scipy.optimize as so
 
+from ..core.forked import map_forked
 from .._validation import as_array, as_int, as_real
 from . import _estimators as est
 from .generic import CountedMap, fd_dense
@@ -354,7 +355,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
             x0s.append(sign * np.exp(rng.uniform(a, b)))
         else:
             x0s.append(rng.uniform(lo, hi))
-    for res in _run_starts(ctx, x0s, n_jobs):
+    for res in map_forked(ctx.solve, x0s, n_jobs):
         accept(res)
     # bridge starts: between two attractors there is usually a saddle on a basin boundary
     done = set()
@@ -373,7 +374,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
                     else:
                         batch.append(xi + t * (xj - xi))
         new = False
-        for res in _run_starts(ctx, batch, n_jobs):
+        for res in map_forked(ctx.solve, batch, n_jobs):
             new |= accept(res)
         if not new:
             break
@@ -447,31 +448,6 @@ class _Problem:
         if not np.all(np.isfinite(fx)):
             return None
         return x, float(np.max(np.abs(fx - x)))
-
-
-_PROBLEMS: dict = {}  # problems of running searches, inherited by forked workers
-
-
-def _start_in_worker(args):
-    key, x0 = args
-    return _PROBLEMS[key].solve(x0)
-
-
-def _run_starts(ctx, x0s, n_jobs):
-    """``ctx.solve`` on every start, in order; forked workers when ``n_jobs > 1`` (serial fallback)."""
-    if n_jobs == 1 or len(x0s) < 2:
-        return [ctx.solve(x0) for x0 in x0s]
-    import multiprocessing as mp
-
-    key = id(ctx)
-    _PROBLEMS[key] = ctx
-    try:
-        with mp.get_context("fork").Pool(min(n_jobs, len(x0s))) as pool:
-            return pool.map(_start_in_worker, [(key, x0) for x0 in x0s], chunksize=1)
-    except (ValueError, AssertionError, OSError):  # no fork, or inside a daemonic worker
-        return [ctx.solve(x0) for x0 in x0s]
-    finally:
-        _PROBLEMS.pop(key, None)
 
 
 def _solve_one(G, x0, tol_fn, h_rel, max_newton, Jg=None):

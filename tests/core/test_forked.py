@@ -1,7 +1,7 @@
 """map_forked: results in item order whatever the number of workers; closures work; bad n_jobs refused."""
 import pytest
 
-from empo_tabular.apps.parallel import map_forked
+from empo_tabular.core.forked import map_forked
 
 
 def test_results_in_item_order_with_a_closure():
