@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import time
 from pathlib import Path
 
+from ..core.storage import dumps_strict
 from ..core.params import EmpoParams
 from ..worlds.scenarios import DEFAULT_SCENARIO
 
@@ -134,30 +134,26 @@ def action_names(gw, world):
 
 
 # ------------------------------------------------------------------ subcommands
-def strict_float(value):
-    """A float for strict JSON: None for NaN and +-inf (the caller adds a flag saying which)."""
-    return float(value) if math.isfinite(value) else None
-
-
 def solve_json(label, world, params, prior, sol, t1, t2, names) -> str:
+    """``solve --json``: strict JSON (core.storage.dumps_strict), with flags naming the non-finite values."""
     s0 = world.initial_state
     v = float(sol.V_r[s0])
     doc = {
         "world": label, "n_states": int(world.n_states), "acyclic": bool(world.is_acyclic),
         "initial_state": int(s0),
-        "params": {k: strict_float(getattr(params, k)) for k in PARAM_FLAGS},
+        "params": {k: float(getattr(params, k)) for k in PARAM_FLAGS},
         "params_infinite": [k for k in PARAM_FLAGS if math.isinf(getattr(params, k))],
-        "V_r_s0": strict_float(v), "V_r_s0_finite": math.isfinite(v),
+        "V_r_s0": float(v), "V_r_s0_finite": math.isfinite(v),
         "pi_r_s0": {names[a]: float(sol.pi_r[s0, a]) for a in range(world.n_ar)},
-        "Q_r_s0": {names[a]: strict_float(sol.Q_r[s0, a]) for a in range(world.n_ar)},
+        "Q_r_s0": {names[a]: float(sol.Q_r[s0, a]) for a in range(world.n_ar)},
         "phase1": {"converged": bool(prior.converged), "status": int(prior.status), "message": prior.message,
-                   "method": prior.method, "iterations": int(prior.iterations), "residual": strict_float(prior.residual),
+                   "method": prior.method, "iterations": int(prior.iterations), "residual": float(prior.residual),
                    "seconds": t1},
         "phase2": {"converged": bool(sol.converged), "status": int(sol.status), "message": sol.message,
-                   "method": sol.method, "iterations": int(sol.iterations), "residual": strict_float(sol.residual),
+                   "method": sol.method, "iterations": int(sol.iterations), "residual": float(sol.residual),
                    "seconds": t2},
     }
-    return json.dumps(doc, indent=2, allow_nan=False)
+    return dumps_strict(doc, indent=2)  # non-finite values: null, listed under "nonfinite"
 
 
 def join_negative_values(argv: list) -> list:
