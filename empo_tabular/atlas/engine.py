@@ -19,10 +19,10 @@ present under ``DIR/cells`` are never recomputed (a rerun, ``resume``, or a rest
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 
+from ..core.progress import progress_bar
 from .cells import enumerate_groups
 from .spec import parse_spec
 from .store import done_keys, log_run
@@ -51,12 +51,6 @@ class AtlasRun:
         return (f"atlas: {self.n_cells} cells, {self.n_done_before} already done, {self.n_computed} computed in "
                 f"{self.n_tasks} group tasks on {self.n_workers} worker(s) ({self.engine}) in {self.seconds:.1f} s "
                 f"({self.cells_per_second:.2f} cells/s)")
-
-
-def _bar(total, progress):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="cell", desc="atlas", file=sys.stderr, mininterval=1.0, disable=not progress)
 
 
 def run_atlas(spec=None, out="atlas_out", client=None, *, scheduler: str | None = None, engine: str = "dask",
@@ -101,7 +95,7 @@ def run_atlas(spec=None, out="atlas_out", client=None, *, scheduler: str | None 
     t0 = time.perf_counter()
     computed = 0
     workers = 1
-    bar = _bar(total - n_before, progress)
+    bar = progress_bar(total - n_before, "atlas", "cell", enabled=progress)
     if engine == "serial":
         from .group import run_group
 
