@@ -59,12 +59,14 @@ def branch_index(system, z, beta):
     return det_sign(system.newton_matrix(z, beta))
 
 
-def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20):
+def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20, v0=None):
     """The eigenvalue of largest real part of the Jacobian of ``gmap`` at its fixed point ``x`` (ARPACK).
 
     Jacobian-vector products by forward differences ``(gmap(x + h v) - gx) / h`` with ``h = eps * max(1, |x|)``
     (one map evaluation each); up to 50 unknowns the Jacobian is formed densely from ``n`` of them.
-    Returns a complex number, or None when ARPACK does not converge.
+    ``v0``: ARPACK's start vector (default all ones; a secant of the branch is a good one, being dominated by
+    the eigenvectors whose eigenvalues are near 1).  Returns a complex number, or None when ARPACK does not
+    converge.
     """
     n = x.shape[0]
     h = eps * max(1.0, float(np.max(np.abs(x))))
@@ -83,7 +85,7 @@ def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20
     op = spla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     try:
         lam = spla.eigs(op, k=1, which="LR", tol=tol, maxiter=maxiter, ncv=min(n, ncv), return_eigenvectors=False,
-                        v0=np.ones(n))
+                        v0=np.ones(n) if v0 is None or not np.any(v0) else v0)
     except spla.ArpackNoConvergence:
         return None
     return complex(lam[0])

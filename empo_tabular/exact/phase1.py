@@ -24,6 +24,9 @@ PROFILE_SUM_TOL = 1e-9
 #: Anderson history length and the stopping tolerance at intermediate beta_h values (cyclic worlds)
 SWEEP_HISTORY = 8
 SWEEP_STAGE_TOL = 1e-5
+SWEEP_FINAL_TOL = 0.1  # as exact.sweeps.FINAL_TOL, GROWTH and FIRST_STEP (measured there)
+SWEEP_GROWTH = 3.0
+SWEEP_FIRST_STEP = 2.0
 
 
 @dataclass
@@ -368,12 +371,12 @@ def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
 
     def solve_at(beta, x0):
         final = beta == params.beta_h or beta == math.inf
-        return anderson(at(beta), x0, tol=0.01 * tol if final else max(0.1 * tol, SWEEP_STAGE_TOL), m=SWEEP_HISTORY,
+        return anderson(at(beta), x0, tol=SWEEP_FINAL_TOL * tol if final else max(0.1 * tol, SWEEP_STAGE_TOL), m=SWEEP_HISTORY,
                         max_iter=2000, project=project,
                         accept=0.1 * tol if final else None)
 
     out = continuation(solve_at, np.zeros(n), params.beta_h, project=project, fast=30, slow=100,
-                       jump_floor=1e-3)
+                       jump_floor=1e-3, growth=SWEEP_GROWTH, first_step=SWEEP_FIRST_STEP)
     try:
         at(out.beta)(out.z)  # leave VM, PI at one more sweep from the returned point
     except InvalidIterate:
