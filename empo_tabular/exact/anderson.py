@@ -55,7 +55,7 @@ class History:
 
 
 def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, restart_growth=1e3,
-             reg=1e-14, history=None, accept=None, patience=30) -> NewtonOutcome:
+             reg=1e-14, history=None, accept=None, patience=30, stall=150) -> NewtonOutcome:
     """Solve ``x = gmap(x)`` by Anderson-accelerated iteration.
 
     Parameters
@@ -72,6 +72,12 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
         for relative residuals of negative values; default 1.
     m : int
         History length.
+    accept, patience : float, int
+        Stop with success when the residual has not improved for ``patience`` iterations and its best value
+        is at most ``accept`` (rounding floor).
+    stall : int
+        Stop with failure when the residual has not improved for ``stall`` iterations (a continuation then
+        shortens its step instead of spending ``max_iter`` sweeps on a corrector that cycles).
     project : callable, optional
         ``x -> x'`` or None (not admissible) applied to every extrapolated point.
 
@@ -105,6 +111,8 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
             best, best_g, best_it = nr, gx, it
         elif it - best_it >= patience and best <= accept:
             return NewtonOutcome(best_g, best, it, True, f"stagnated at residual {best:.3g} (rounding)")
+        elif it - best_it >= stall:
+            return NewtonOutcome(best_g, best, it, False, f"no progress in {stall} sweeps (best residual {best:.3g})")
         if f_prev is not None:
             hist.push(f - f_prev, gx - g_prev)
         f_prev, g_prev = f, gx

@@ -42,3 +42,12 @@ def test_anderson_solves_a_linear_fixed_point_in_at_most_n_plus_two_maps():
     assert out.converged
     assert out.iterations <= n + 3
     np.testing.assert_allclose(out.z, exact, rtol=1e-9, atol=1e-9)
+
+
+def test_anderson_gives_up_when_the_residual_stops_improving():
+    # x = x + 1 has no fixed point: the residual never improves, so the solver stops after `stall` maps
+    # instead of spending max_iter of them (the continuation then shortens its step)
+    out = anderson(lambda x: x + 1.0, np.zeros(3), tol=1e-10, max_iter=100_000, stall=40)
+    assert not out.converged
+    assert out.iterations <= 42
+    assert "no progress in 40" in out.message
