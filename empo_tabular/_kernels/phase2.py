@@ -198,9 +198,20 @@ def set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V):
 
 
 @kernel(inline="always")
+def set_terminal_rows(terminal, terminal_v_r, achf, VEf, gamma_h, Q, PI, VE, X, U, V, Z):
+    """Terminal conventions (:func:`set_terminal`) and packed rows at every terminal state."""
+    for s in range(terminal.shape[0]):
+        if terminal[s]:
+            set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
+            fill_packed(s, achf, VEf, V, gamma_h, Z)
+
+
+@kernel(inline="always")
 def gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count, pp, fp16,
              Q, PI, VE, VEf, X, U, V, Z, q, vef, ve3, tmp, x):
-    """Chain-order update of one state (see :func:`gauss_seidel_sweep`); returns the human with X_h = 0, or -1.
+    """Chain-order update of one non-terminal state (see :func:`gauss_seidel_sweep`); returns the human with
+    X_h = 0, or -1.  Terminal states are set once per sweep by :func:`set_terminal_rows` (they are constants;
+    with their branch inside this inlined function the sweep ran 10-25% slower at 10^5 states).
 
     ``pp = [beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha]`` (packed so that the
     function stays inlinable into parallel loops).  Successors are read from the packed table ``Z``
@@ -209,10 +220,6 @@ def gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_we
     beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha = (pp[0], pp[1], pp[2], pp[3], pp[4], pp[5],
                                                                          pp[6], pp[7], pp[8])
     M = VEf.shape[1]
-    if terminal[s]:
-        set_terminal(s, terminal_v_r, Q, PI, VE, X, U, V)
-        fill_packed(s, achf, VEf, V, gamma_h, Z)
-        return -1
     relax = alpha != 1.0
     q_backup_packed(s, ptr, succ, prob, n_ar, n_ah, prof, Z, gamma_r, q)
     for a in range(n_ar):
@@ -264,8 +271,11 @@ def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_
     Z = np.empty((S, M + 1))
     for s in range(S):
         fill_packed(s, achf, VEf, V, gamma_h, Z)
+    set_terminal_rows(terminal, terminal_v_r, achf, VEf, gamma_h, Q, PI, VE, X, U, V, Z)
     for idx in range(order.shape[0]):
         s = order[idx]
+        if terminal[s]:
+            continue
         bad = gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count, pp, fp16,
                        Q, PI, VE, VEf, X, U, V, Z, q, vef, ve3, tmp, x)
         if bad >= 0:
@@ -291,7 +301,8 @@ def backward_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob
     pfgf = prof_fg.reshape(S, M, n_ah)
     bad_at = np.full(n_chunks, -1, dtype=np.int64)
     pp = np.array([beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, 1.0])
-    Z = np.empty((S, M + 1))  # every row is written at its own level, before any higher level reads it
+    Z = np.empty((S, M + 1))  # every row is written at its own level (terminal rows first), before it is read
+    set_terminal_rows(terminal, terminal_v_r, achf, VEf, gamma_h, Q, PI, VE, X, U, V, Z)
     for L in range(level_ptr.shape[0] - 1):
         lo = level_ptr[L]
         n = level_ptr[L + 1] - lo
@@ -300,6 +311,8 @@ def backward_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob
             ve3 = vef.reshape(1, H, VE.shape[2])
             for idx in range(lo + (n * c) // n_chunks, lo + (n * (c + 1)) // n_chunks):
                 s = level_states[idx]
+                if terminal[s]:
+                    continue
                 bad = gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count,
                                pp, fp16, Q, PI, VE, VEf, X, U, V, Z, q, vef, ve3, tmp, x)
                 if bad >= 0 and bad_at[c] < 0:
