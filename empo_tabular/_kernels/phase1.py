@@ -75,6 +75,17 @@ def fill_continuation(s, achf, VM, gamma_h, W):
 
 
 @kernel(inline="always")
+def set_terminal_state(s, VMw, PI):
+    """Terminal state: ``V_h^m = 0`` and ``pi_h = 0`` for every human and goal."""
+    for m in range(VMw.shape[1]):
+        VMw[s, m] = 0.0
+    for h in range(PI.shape[1]):
+        for g in range(PI.shape[2]):
+            for a in range(PI.shape[3]):
+                PI[s, h, g, a] = 0.0
+
+
+@kernel(inline="always")
 def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h, belief,
                  use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi):
     """The Phase 1 backup at one state for all goals of all humans (flat index ``m = h * G + g``).
@@ -86,20 +97,14 @@ def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_
     the worst case over robot actions (``sign = -1``: best case) is kept per
     ``m`` and ``Q[m, a_h]`` accumulates it with the other humans' weight.
     ``t, best, Q, q, pi`` are scratch.  The caller refreshes row ``s`` of ``W``
-    after the call when the sweep is in place.
+    after the call when the sweep is in place.  Non-terminal states only: the
+    callers set terminal rows with :func:`set_terminal_state` (with that branch
+    inside this inlined function the P2 sweep ran 10-25% slower).
     """
     H = hprof.shape[1]
     G = PI.shape[2]
     A = PI.shape[3]
     M = H * G
-    if terminal[s]:
-        for m in range(M):
-            VMw[s, m] = 0.0
-        for h in range(H):
-            for g in range(G):
-                for a in range(A):
-                    PI[s, h, g, a] = 0.0
-        return
     for m in range(M):
         for a in range(A):
             Q[m, a] = 0.0
@@ -182,6 +187,11 @@ def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, a
     in_place = VM_read.ctypes.data == VM_write.ctypes.data
     for idx in range(order.shape[0]):
         s = order[idx]
+        if terminal[s]:
+            set_terminal_state(s, VMw, PI)
+            if in_place:
+                fill_continuation(s, achf, VMw, gamma_h, W)
+            continue
         phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
                      belief, use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi)
         if in_place:
@@ -211,6 +221,10 @@ def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, 
             t, best, Q, q, pi = np.empty(M), np.empty(M), np.empty((M, A)), np.empty(A), np.empty(A)
             for idx in range(lo + (n * c) // n_chunks, lo + (n * (c + 1)) // n_chunks):
                 s = level_states[idx]
+                if terminal[s]:
+                    set_terminal_state(s, VMf, PI)
+                    fill_continuation(s, achf, VMf, gamma_h, W)
+                    continue
                 phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count,
                              gamma_h, beta_h, belief, use_belief, fp16, sign, achf, W, VMf, PI, t, best, Q, q, pi)
                 fill_continuation(s, achf, VMf, gamma_h, W)
