@@ -19,7 +19,7 @@ from .parallel import n_chunks, use_parallel
 from .._validation import scalar_repr, as_array, check_finite, check_range, fmt_index
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
-from ..core.numerics import check_numerics
+from ..core.numerics import check_numerics, one_blas_thread
 from ..core.world import TabularWorld
 
 PROFILE_SUM_TOL = 1e-9
@@ -259,15 +259,16 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
                 "world; this world is cyclic (use numerics='float64')"
             )
         VM, PI, info = None, None, None
-        if method in ("auto", "anderson"):
-            VM, PI, info = _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol)
-            if method == "auto" and not info["converged"]:
-                why = info["message"]
+        with one_blas_thread():  # see core.numerics.one_blas_thread
+            if method in ("auto", "anderson"):
+                VM, PI, info = _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol)
+                if method == "auto" and not info["converged"]:
+                    why = info["message"]
+                    VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
+                    info["message"] = f"{info['message']} (after anderson_continuation failed: {why})"
+            if VM is None:
                 VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
-                info["message"] = f"{info['message']} (after anderson_continuation failed: {why})"
-        if VM is None:
-            VM, PI, info = _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, strict)
-        elif not info["converged"]:
+        if method in ("auto", "anderson") and not info["converged"]:
             _not_converged(info, tol, strict, (VM, PI))
     prof, pfg = build_prior_arrays(world, PI)
     return HumanPrior(profile=prof, profile_fixed_goal=pfg, pi_h=PI, V_h_m=VM, numerics=numerics,

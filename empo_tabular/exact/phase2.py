@@ -13,7 +13,7 @@ from .._kernels.core import power_law_table
 from .parallel import n_chunks, use_parallel
 from .._validation import check_scalar_range
 from ..core.params import EmpoParams
-from ..core.numerics import check_numerics
+from ..core.numerics import check_numerics, one_blas_thread
 from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
@@ -120,17 +120,19 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     t0 = time.perf_counter()
     if method == "backward_sweep":
         sol = _backward_sweep(world, prior, params, fp16, parallel)
-    elif method == "anderson":
-        sol = solve_sweeps(world, prior, params, tol)
-        if fallback is not None and not _accept(world, prior, params, sol, tol):
-            why = sol.message or f"residual {sol.residual:.3g}"
-            sol = _solve_newton(world, prior, params, tol) if fallback == "newton" else \
-                solve_picard(world, prior, params, tol, max_sweeps, progress)
-            note = f" (after anderson_continuation failed: {why})"
-    elif method == "newton":
-        sol = _solve_newton(world, prior, params, tol)
     else:
-        sol = solve_picard(world, prior, params, tol, max_sweeps, progress)
+        with one_blas_thread():  # see core.numerics.one_blas_thread: 2.5x faster at 10^5 states
+            if method == "anderson":
+                sol = solve_sweeps(world, prior, params, tol)
+                if fallback is not None and not _accept(world, prior, params, sol, tol):
+                    why = sol.message or f"residual {sol.residual:.3g}"
+                    sol = _solve_newton(world, prior, params, tol) if fallback == "newton" else \
+                        solve_picard(world, prior, params, tol, max_sweeps, progress)
+                    note = f" (after anderson_continuation failed: {why})"
+            elif method == "newton":
+                sol = _solve_newton(world, prior, params, tol)
+            else:
+                sol = solve_picard(world, prior, params, tol, max_sweeps, progress)
     sol.numerics = numerics
     sol.seconds = time.perf_counter() - t0
     sol.world_checksum = world.checksum
