@@ -99,3 +99,24 @@ def test_sweep_map_rejects_inadmissible_points(bad):
     x[0 if bad == "nan_value" else i] = {"nan_value": np.nan, "inf_value": -np.inf, "zero_v_r": 0.0,
                                           "positive_v_r": 0.5}[bad]
     assert sm.project(x) is None
+
+
+def test_stationary_solvers_run_blas_on_one_thread(monkeypatch):
+    # OpenBLAS's worker threads compete with the Numba sweeps on small machines (core.numerics.one_blas_thread)
+    from threadpoolctl import threadpool_info, threadpool_limits
+    import empo_tabular.exact.anderson as anderson_module
+    import empo_tabular.exact.phase1 as phase1_module
+    import empo_tabular.exact.sweeps as sweeps_module
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"))
+        return anderson_module.anderson(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps_module, "anderson", spy)
+    monkeypatch.setattr(phase1_module, "anderson", spy)
+    w, p = et.random_world(**SEVERAL), SEVERAL_PARAMS
+    with threadpool_limits(limits=2, user_api="blas"):
+        et.solve_phase2(w, et.solve_phase1(w, p), p)
+        assert max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas") == 2  # restored
+    assert seen and set(seen) == {1}
