@@ -10,12 +10,15 @@ Algorithm
    ``|x|`` when ``log_uniform=True``; the box must then be strictly negative or
    strictly positive in every coordinate).
 2. From each start run MINPACK's hybrid Powell method (``scipy.optimize.root``,
-   ``method='hybr'``) on ``G``; if that fails, Newton's method with a central-
-   difference Jacobian and backtracking on :math:`\\|G\\|_\\infty`.  Both converge
+   ``method='hybr'``) on ``G``; if that fails, Newton's method (the ``jacobian``
+   when given, else central differences) with backtracking on :math:`\\|G\\|_\\infty`.  Both converge
    to unstable fixed points as well as stable ones (unlike plain iteration).
 3. Polish every candidate with up to 8 Newton steps (stop when
-   :math:`\\|G\\|_\\infty` stops decreasing) so that near-folds, where
-   :math:`I - J` is nearly singular, are located to near machine precision.
+   :math:`\\|G\\|_\\infty` stops decreasing: no step of length 1, 1/2, 1/4 or 1/8
+   lowers it) so that near-folds, where :math:`I - J` is nearly singular, are
+   located to near machine precision.  Trial points where ``x`` is not finite
+   (``exp`` overflow in log coordinates) fail like points outside F's domain;
+   F is never called there.
 4. Keep candidates with :math:`\\|G(x)\\|_\\infty \\le tol \\cdot \\max(1, \\|x\\|_\\infty)` that lie in
    the box enlarged by ``margin * (upper - lower)``.
 5. Deduplicate: ``x`` and ``y`` are the same point when
@@ -26,8 +29,12 @@ Algorithm
    attractors there is typically a saddle on the basin boundary, and the middle
    point of a fold pair has a small basin for Newton from random starts
    (about 1.5% of random starts in [0, 2]^2 reach it in the Asadi-Littman example).
-7. Sort rows lexicographically; compute the FD Jacobian at each point for its
-   spectral radius, largest real part and dominant eigenvalue.
+7. Sort rows lexicographically; compute the Jacobian (analytic, or FD) at each point
+   for its spectral radius, largest real part and dominant eigenvalue.
+
+BLAS runs on one thread throughout (the forked workers inherit the limit): at
+n = 600 with two workers on a 2-core machine, OpenBLAS threads made the search
+several times slower and bought nothing.
 """
 from __future__ import annotations
 
@@ -355,7 +362,7 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         return True
 
     # BLAS on one thread: the dense kernels here (n <= ~10^3) gain nothing from OpenBLAS threads, and with
-    # n_jobs workers on a shared machine threading made the 600-unknown benchmark search 3-4x slower.
+    # n_jobs workers on a shared machine threading made the 600-unknown benchmark search 2-3x slower in CPU seconds.
     # The forked workers inherit the limit.
     with threadpool_limits(limits=1, user_api="blas"):
         x0s = [x for x in user]
