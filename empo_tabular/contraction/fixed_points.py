@@ -10,12 +10,15 @@ Algorithm
    ``|x|`` when ``log_uniform=True``; the box must then be strictly negative or
    strictly positive in every coordinate).
 2. From each start run MINPACK's hybrid Powell method (``scipy.optimize.root``,
-   ``method='hybr'``) on ``G``; if that fails, Newton's method with a central-
-   difference Jacobian and backtracking on :math:`\\|G\\|_\\infty`.  Both converge
+   ``method='hybr'``) on ``G``; if that fails, Newton's method (the ``jacobian``
+   when given, else central differences) with backtracking on :math:`\\|G\\|_\\infty`.  Both converge
    to unstable fixed points as well as stable ones (unlike plain iteration).
 3. Polish every candidate with up to 8 Newton steps (stop when
-   :math:`\\|G\\|_\\infty` stops decreasing) so that near-folds, where
-   :math:`I - J` is nearly singular, are located to near machine precision.
+   :math:`\\|G\\|_\\infty` stops decreasing: no step of length 1, 1/2, 1/4 or 1/8
+   lowers it) so that near-folds, where :math:`I - J` is nearly singular, are
+   located to near machine precision.  Trial points where ``x`` is not finite
+   (``exp`` overflow in log coordinates) fail like points outside F's domain;
+   F is never called there.
 4. Keep candidates with :math:`\\|G(x)\\|_\\infty \\le tol \\cdot \\max(1, \\|x\\|_\\infty)` that lie in
    the box enlarged by ``margin * (upper - lower)``.
 5. Deduplicate: ``x`` and ``y`` are the same point when
@@ -26,8 +29,12 @@ Algorithm
    attractors there is typically a saddle on the basin boundary, and the middle
    point of a fold pair has a small basin for Newton from random starts
    (about 1.5% of random starts in [0, 2]^2 reach it in the Asadi-Littman example).
-7. Sort rows lexicographically; compute the FD Jacobian at each point for its
-   spectral radius, largest real part and dominant eigenvalue.
+7. Sort rows lexicographically; compute the Jacobian (analytic, or FD) at each point
+   for its spectral radius, largest real part and dominant eigenvalue.
+
+BLAS runs on one thread throughout (the forked workers inherit the limit): at
+n = 600 with two workers on a 2-core machine, OpenBLAS threads made the search
+several times slower and bought nothing.
 """
 from __future__ import annotations
 
@@ -36,6 +43,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize as so
+from threadpoolctl import threadpool_limits
 
 from ..core.forked import map_forked
 from .._validation import as_array, as_int, as_real
@@ -182,8 +190,13 @@ class _NonFinite(Exception):
     pass
 
 
-def _newton(G, x, tol_fn, h_rel, max_iter, Jg=None):
-    """Newton on G (Jacobian ``Jg`` when given, else central differences) with backtracking on ||G||_inf."""
+#: Trial steps (1, 1/2, 1/4, 1/8) per iteration of the Newton polish (see :func:`_solve_one`).
+POLISH_TRIALS = 4
+
+
+def _newton(G, x, tol_fn, h_rel, max_iter, Jg=None, trials=30):
+    """Newton on G (Jacobian ``Jg`` when given, else central differences) with backtracking on ||G||_inf
+    (at most ``trials`` step lengths 1, 1/2, 1/4, ... per iteration)."""
     n = x.size
     zero = np.zeros(n, dtype=bool)
     g = G(x)
@@ -201,7 +214,7 @@ def _newton(G, x, tol_fn, h_rel, max_iter, Jg=None):
         if not np.all(np.isfinite(step)):
             break
         t, improved = 1.0, False
-        for _ in range(30):
+        for _ in range(trials):
             try:
                 x_new = x + t * step
                 g_new = G(x_new)
@@ -348,50 +361,55 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         kept.append((r, x))
         return True
 
-    x0s = [x for x in user]
-    for _ in range(n_starts):
-        if log_uniform:
-            a, b = np.log(np.minimum(np.abs(lo), np.abs(hi))), np.log(np.maximum(np.abs(lo), np.abs(hi)))
-            x0s.append(sign * np.exp(rng.uniform(a, b)))
-        else:
-            x0s.append(rng.uniform(lo, hi))
-    for res in map_forked(ctx.solve, x0s, n_jobs):
-        accept(res)
-    # bridge starts: between two attractors there is usually a saddle on a basin boundary
-    done = set()
-    for _ in range(max(0, bridge_rounds)):
-        m = min(len(kept), 12)
-        batch = []
-        for i in range(m):
-            for j in range(i + 1, m):
-                if (i, j) in done:
-                    continue
-                done.add((i, j))
-                xi, xj = kept[i][1], kept[j][1]
-                for t in bridge_points:
-                    if log_coords:
-                        batch.append(sign * np.exp(np.log(np.abs(xi)) + t * (np.log(np.abs(xj)) - np.log(np.abs(xi)))))
-                    else:
-                        batch.append(xi + t * (xj - xi))
-        new = False
-        for res in map_forked(ctx.solve, batch, n_jobs):
-            new |= accept(res)
-        if not new:
-            break
-    points = np.array([x for _, x in kept], dtype=float).reshape(len(kept), n)
-    residual = np.array([r for r, _ in kept], dtype=float)
-    order = np.lexsort(points.T[::-1]) if len(kept) else np.zeros(0, dtype=int)
-    points, residual = points[order], residual[order]
-    rho, max_re, dom = [], [], []
-    zero = np.zeros(n, dtype=bool)
-    for x in points:
-        J = np.asarray(jacobian(x), dtype=float) if jacobian is not None else \
-            fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
-        lam = np.linalg.eigvals(J)
-        rho.append(float(np.max(np.abs(lam))))
-        max_re.append(float(np.max(lam.real)))
-        dom.append(complex(lam[dominant_index(lam)]))
-    rho = np.array(rho, dtype=float)
+    # BLAS on one thread: the dense kernels here (n <= ~10^3) gain nothing from OpenBLAS threads, and with
+    # n_jobs workers on a shared machine threading made the 600-unknown benchmark search 2-3x slower in CPU seconds.
+    # The forked workers inherit the limit.
+    with threadpool_limits(limits=1, user_api="blas"):
+        x0s = [x for x in user]
+        for _ in range(n_starts):
+            if log_uniform:
+                a, b = np.log(np.minimum(np.abs(lo), np.abs(hi))), np.log(np.maximum(np.abs(lo), np.abs(hi)))
+                x0s.append(sign * np.exp(rng.uniform(a, b)))
+            else:
+                x0s.append(rng.uniform(lo, hi))
+        for res in map_forked(ctx.solve, x0s, n_jobs):
+            accept(res)
+        # bridge starts: between two attractors there is usually a saddle on a basin boundary
+        done = set()
+        for _ in range(max(0, bridge_rounds)):
+            m = min(len(kept), 12)
+            batch = []
+            for i in range(m):
+                for j in range(i + 1, m):
+                    if (i, j) in done:
+                        continue
+                    done.add((i, j))
+                    xi, xj = kept[i][1], kept[j][1]
+                    for t in bridge_points:
+                        if log_coords:
+                            li, lj = np.log(np.abs(xi)), np.log(np.abs(xj))
+                            batch.append(sign * np.exp(li + t * (lj - li)))
+                        else:
+                            batch.append(xi + t * (xj - xi))
+            new = False
+            for res in map_forked(ctx.solve, batch, n_jobs):
+                new |= accept(res)
+            if not new:
+                break
+        points = np.array([x for _, x in kept], dtype=float).reshape(len(kept), n)
+        residual = np.array([r for r, _ in kept], dtype=float)
+        order = np.lexsort(points.T[::-1]) if len(kept) else np.zeros(0, dtype=int)
+        points, residual = points[order], residual[order]
+        rho, max_re, dom = [], [], []
+        zero = np.zeros(n, dtype=bool)
+        for x in points:
+            J = np.asarray(jacobian(x), dtype=float) if jacobian is not None else \
+                fd_dense(Fc, x, h_rel, est.scales_of(x, zero), zero)
+            lam = np.linalg.eigvals(J)
+            rho.append(float(np.max(np.abs(lam))))
+            max_re.append(float(np.max(lam.real)))
+            dom.append(complex(lam[dominant_index(lam)]))
+        rho = np.array(rho, dtype=float)
     return FixedPointSet(points, rho=rho, max_re=max_re, stable=rho < 1.0, residual=residual,
                          dominant_eigenvalue=dom, n_starts=n_starts, n_converged=n_converged, lower=lo, upper=hi,
                          n_user_starts=user.shape[0], log_coords=log_coords,
@@ -410,11 +428,17 @@ class _Problem:
         return self.tol * max(1.0, float(np.max(np.abs(x))))
 
     def to_x(self, y):
-        return self.sign * np.exp(y) if self.log_coords else y
+        if not self.log_coords:
+            return y
+        with np.errstate(over="ignore"):
+            return self.sign * np.exp(y)
 
     def G(self, y):
         x = self.to_x(y)
+        if not np.all(np.isfinite(x)):  # a long step overflowed exp(y) (or hybr tried a non-finite point):
+            raise _NonFinite            # the trial fails like a point outside F's domain; F never sees it
         fx = self.F(x)
+        self._last = (np.array(y, dtype=float), fx)  # Jg at the same y reuses F(x) (log coordinates)
         if not np.all(np.isfinite(fx)):
             raise _NonFinite
         if not self.log_coords:
@@ -431,7 +455,8 @@ class _Problem:
         J = np.asarray(self.jacobian(x), dtype=float)
         if not self.log_coords:
             return J - np.eye(x.size)
-        fx = self.F(x)
+        last = getattr(self, "_last", None)
+        fx = last[1] if last is not None and np.array_equal(last[0], y) else self.F(x)
         return (J * x[None, :]) / fx[:, None] - np.eye(x.size)  # d log|F| / d log|x| - I
 
     def solve(self, x0):
@@ -464,6 +489,8 @@ def _solve_one(G, x0, tol_fn, h_rel, max_newton, Jg=None):
         pass
     if not r <= tol_fn(x) * 1e3:
         x, r = _newton(G, x0, tol_fn, h_rel, max_newton, Jg)
-    # polish: Newton until the residual stops decreasing
-    x, r = _newton(G, x, lambda _x: 0.0, h_rel, 8, Jg)
+    # polish: Newton until the residual stops decreasing.  Near a root the full Newton step decreases
+    # ||G||; once it does not, the residual is at rounding level, where 30 step halvings (30 evaluations
+    # of F, a third of a start's time at n = 600) found nothing: stop after POLISH_TRIALS step lengths.
+    x, r = _newton(G, x, lambda _x: 0.0, h_rel, 8, Jg, POLISH_TRIALS)
     return x, r

@@ -56,12 +56,19 @@ def fixed_point_search(maps, q_star, beta, n_starts, seed, s0, box=3.0, starts=N
     FixedPointSet (rows = the q vectors).
     """
     lo, hi = search_box(q_star, box)
-    R = maps.map_function("reduced", beta)
+    last = {}  # the reduced_state of the latest F(q): the Jacobian at that q (the usual case) reuses it
 
     def F(q):  # outside Q < 0 the map is undefined: report non-finite values to the root finder
         if not np.all(q < 0):
             return np.full(q.size, np.nan)
-        return R(q)
+        st = maps.reduced_state(q, beta)
+        last.update(q=q.copy(), state=st)
+        return st["q_next"]
+
+    def jacobian(q):
+        st = last.get("state") if np.array_equal(last.get("q"), q) else None
+        P, W, _ = maps.reduced_factors(q, beta, state=st)
+        return np.asarray(P @ W)  # = maps.reduced_jacobian(q, beta)
 
     user = [q_star]
     if starts is not None:
@@ -70,7 +77,7 @@ def fixed_point_search(maps, q_star, beta, n_starts, seed, s0, box=3.0, starts=N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fps = find_fixed_points(F, lo, hi, n_starts, seed, log_coords=True, starts=np.array(user),
-                                jacobian=lambda q: maps.reduced_jacobian(q, beta), n_jobs=n_jobs)
+                                jacobian=jacobian, n_jobs=n_jobs)
     pts = []
     for k in range(fps.shape[0]):
         q = np.asarray(fps[k])
