@@ -43,9 +43,9 @@ import warnings
 
 import numpy as np
 import scipy.optimize as so
-from threadpoolctl import threadpool_limits
 
 from ..core.forked import map_forked
+from ..core.numerics import one_blas_thread
 from .._validation import as_array, as_int, as_real
 from . import _estimators as est
 from .generic import CountedMap, fd_dense
@@ -361,10 +361,9 @@ def find_fixed_points(F, lower, upper, n_starts, seed=0, *, tol: float = 1e-10, 
         kept.append((r, x))
         return True
 
-    # BLAS on one thread: the dense kernels here (n <= ~10^3) gain nothing from OpenBLAS threads, and with
-    # n_jobs workers on a shared machine threading made the 600-unknown benchmark search 2-3x slower in CPU seconds.
-    # The forked workers inherit the limit.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # BLAS on one thread (core.numerics.one_blas_thread): with n_jobs workers on a shared machine threading made
+    # the 600-unknown benchmark search 2-3x slower in CPU seconds.  The forked workers inherit the limit.
+    with one_blas_thread():
         x0s = [x for x in user]
         for _ in range(n_starts):
             if log_uniform:
