@@ -57,9 +57,7 @@ def ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, VE, gamma_h, PI, out
     case: their ``P_hg`` rows are zero, so they get 0.
     """
     M = out_ve.shape[0]
-    for k in range(n_ah):
-        for m in range(M):
-            tmp[k, m] = 0.0
+    tmp[:n_ah, :M] = 0.0
     for a in range(n_ar):
         pa = PI[s, a]
         if pa == 0.0:
@@ -72,7 +70,13 @@ def ve_backup(s, ptr, succ, prob, n_ar, n_ah, prof_fg, ach, VE, gamma_h, PI, out
                 wg = w * gamma_h
                 for m in range(M):
                     tmp[k, m] += w if ach[j, m] else wg * VE[j, m]
-    for m in range(M):
+    weigh_by_profiles(s, n_ah, prof_fg, tmp, out_ve)
+
+
+@kernel(inline="always")
+def weigh_by_profiles(s, n_ah, prof_fg, tmp, out_ve):
+    """``out_ve[m] = sum_k P_hg(k|s) tmp[k, m]``: the last step of the V_h^e backups."""
+    for m in range(out_ve.shape[0]):
         acc = 0.0
         for k in range(n_ah):
             acc += prof_fg[s, m, k] * tmp[k, m]
@@ -88,34 +92,14 @@ def fill_packed(s, achf, VEf, V, gamma_h, Z):
 
 
 @kernel(inline="always")
-def q_backup_packed(s, ptr, succ, prob, n_ar, n_ah, prof, Z, gamma_r, out_q):
-    """:func:`q_backup` reading the successors' V_r from column 0 of the packed table ``Z``."""
-    for a in range(n_ar):
-        acc = 0.0
-        for k in range(n_ah):
-            w = prof[s, k]
-            if w == 0.0:
-                continue
-            r = (s * n_ar + a) * n_ah + k
-            t = 0.0
-            for i in range(ptr[r], ptr[r + 1]):
-                t += prob[i] * Z[succ[i], 0]
-            acc += w * t
-        out_q[a] = gamma_r * acc
-
-
-@kernel(inline="always")
 def ve_backup_packed(s, ptr, succ, prob, n_ar, n_ah, prof_fg, Z, PI, out_ve, tmp):
     """:func:`ve_backup` reading ``1_g(s') + (1 - 1_g(s')) gamma_h V_h^e(s')`` from columns ``1 + m`` of ``Z``.
 
     One gather of one row of ``Z`` per successor instead of three (V_r, V_h^e and the goal flags live in
-    separate arrays): on large random worlds, where the sweeps are bound by the latency of those gathers,
-    this halves the time of a sweep (measured at 10^5 states).
+    separate arrays); measured at 10^5 random states: 50 -> 42 ms per Gauss-Seidel sweep.
     """
     M = out_ve.shape[0]
-    for k in range(n_ah):
-        for m in range(M):
-            tmp[k, m] = 0.0
+    tmp[:n_ah, :M] = 0.0
     for a in range(n_ar):
         pa = PI[s, a]
         if pa == 0.0:
@@ -127,11 +111,7 @@ def ve_backup_packed(s, ptr, succ, prob, n_ar, n_ah, prof_fg, Z, PI, out_ve, tmp
                 w = pa * prob[i]
                 for m in range(M):
                     tmp[k, m] += w * Z[j, 1 + m]
-    for m in range(M):
-        acc = 0.0
-        for k in range(n_ah):
-            acc += prof_fg[s, m, k] * tmp[k, m]
-        out_ve[m] = acc
+    weigh_by_profiles(s, n_ah, prof_fg, tmp, out_ve)
 
 
 @kernel(inline="always")
@@ -221,7 +201,7 @@ def gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_we
                                                                          pp[6], pp[7], pp[8])
     M = VEf.shape[1]
     relax = alpha != 1.0
-    q_backup_packed(s, ptr, succ, prob, n_ar, n_ah, prof, Z, gamma_r, q)
+    q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, Z[:, 0], gamma_r, q)  # V_r: column 0 of the packed table
     for a in range(n_ar):
         Q[s, a] = (1.0 - alpha) * Q[s, a] + alpha * q[a] if relax else q[a]
     power_law_state(Q, s, beta_r, PI)
