@@ -24,6 +24,7 @@ from ..core.progress import progress_bar
 from .._validation import check_betas
 from ..exact.system import check_phase2_inputs
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
+from .branch_follow import BRANCH_METHODS
 from .empo_analysis import (
     ANALYZE_DEFAULTS,
     analyze_joint,
@@ -186,6 +187,8 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     if unknown:
         raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
     reduced_route(1, opt)  # checks options["reduced_route"]
+    if opt["branch_method"] not in BRANCH_METHODS:
+        raise ValueError(f"options['branch_method'] must be one of {BRANCH_METHODS}, got {opt['branch_method']!r}")
     if int(n_fixed_point_starts) < 0:
         raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
     if isinstance(fixed_point_budget, bool) or not isinstance(fixed_point_budget, (int, float, np.integer, np.floating)) \
@@ -214,7 +217,7 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
     notes = []
-    sols = follow_branch(world, prior, params, grid)
+    sols = follow_branch(world, prior, params, grid, method=opt["branch_method"])
     n_fixed_point_starts = fp["starts"]
     search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
     if n_fixed_point_starts > 0 and not search:
