@@ -265,12 +265,13 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
         F.count += 1
         notes = []
+        ws = workspace if workspace is not None else {}
         lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]),
-                                         rng, notes)
+                                         rng, notes, v0=ws.get("mf_dominant"))
         vec = None
         if dom is not None:
             vec = normalise_vector(op.P @ u) if abs(dom) > 0 else np.zeros(n, dtype=complex)
-        ws = workspace if workspace is not None else {}
+            ws["mf_dominant"] = np.real(u) + np.imag(u)  # the next beta's ARPACK start (warm start)
         hi, lo, x = perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=rng)
         ws["mf_perron"] = x
         sup_b, log_b = op.norm_bounds()

@@ -93,13 +93,13 @@ def _krylov(M, c, e0):
     return e
 
 
-def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):
+def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15, rate: float = 0.5):
     """Solve ``M e = c`` by iterative refinement ``e <- e + LU^{-1}(c - M e)`` from ``e0``.
 
     ``lu`` factors a nearby matrix.  Stopping rule: ``||de||_inf <= tol * max(1, ||e||_inf)``
     (converged: the error is then below ~tol, like a direct solve's).  Returns None (the
-    caller factorises ``M`` itself) when a step fails to halve the previous one or after
-    ``max_iter`` steps.
+    caller solves ``M e = c`` another way) when a step is larger than ``rate`` times the previous one or
+    after ``max_iter`` steps.
     """
     e = np.array(e0, dtype=float)
     prev = math.inf
@@ -111,7 +111,7 @@ def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):
             return None
         if nd <= tol * max(1.0, float(np.max(np.abs(e)))):
             return e
-        if nd > 0.5 * prev:
+        if nd > rate * prev:
             return None
         prev = nd
     return None
@@ -458,9 +458,10 @@ class EmpoMaps:
         M = self.evaluator_matrix(PI)
         c = cE.ravel()[self.e_index]
         e = lu = None
+        far = not keep_solver and near is not None and self._far_krylov(M)
         if near is not None and near.get("lu") is not None and not self.world.is_acyclic:
             e = _refine(M, c, near["lu"], near["e"])
-        if e is None and not keep_solver and near is not None and self._far_krylov(M):
+        if e is None and far:
             e = _krylov(M, c, near.get("e"))
         if e is None:
             lu = self._lu(M)

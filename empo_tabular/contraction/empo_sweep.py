@@ -237,7 +237,8 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
             st = matrix_free_state(em, q_star, beta, near=workspace.get("mf_state"))
             workspace["mf_state"] = st
             op = ReducedOperator(em, q_star, beta, st)
-            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st))
+            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st), y0=workspace.get("mf_dy"))
+            workspace["mf_dy"] = getattr(op, "last_y", None)  # the next point's GMRES start
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
         fps, fp_arrays, fset = [], {}, None
         if search:
