@@ -217,7 +217,11 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
     notes = []
+    t_branch = time.perf_counter()
     sols = follow_branch(world, prior, params, grid, method=opt["branch_method"])
+    used = sorted({d.get("branch_method", "") for d in sols})
+    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
+                 f"{time.perf_counter() - t_branch:.2f} s")
     n_fixed_point_starts = fp["starts"]
     search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
     if n_fixed_point_starts > 0 and not search:
