@@ -237,9 +237,14 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
         if route == "dense":
             factors = em.reduced_factors(q_star, beta)
             dq = branch_derivative(em, q_star, beta, factors)
-        else:  # matrix-free: the previous beta's factorisation of the evaluator system is reused by refinement
-            st = matrix_free_state(em, q_star, beta, near=workspace.get("mf_state"))
-            workspace["mf_state"] = st
+        else:
+            # matrix-free: a fresh factorisation of the evaluator system at each point.  Reusing the previous
+            # point's by refinement (matrix_free_state(near=...)) costs 2-4 triangular solves per solve instead of
+            # one, and a point needs ~200 solves (ARPACK, Perron bound, branch derivative, Picard): measured on the
+            # 1,260-state room it ended in a fresh factorisation at every one of 40 grid points anyway, after
+            # ~800 wasted solves.  What carries over between points are ARPACK's, GMRES's and the Perron
+            # iteration's start vectors (workspace).
+            st = matrix_free_state(em, q_star, beta)
             op = ReducedOperator(em, q_star, beta, st)
             dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st), y0=workspace.get("mf_dy"))
             workspace["mf_dy"] = getattr(op, "last_y", None)  # the next point's GMRES start
