@@ -77,6 +77,16 @@ KRYLOV_MIN = 50_000
 #: many V_h^e unknowns on (cyclic worlds; see :meth:`EmpoMaps.reduced_state`).
 FAR_KRYLOV_MIN = 2000
 FAR_KRYLOV_RTOL = 1e-13
+#: ... and skip the refinement attempt when the policy is this far from ``near``'s (max over states of the L1
+#: distance): refinement then diverges or crawls (the box points of the estimators at beta_r >~ 10).
+FAR_POLICY_DISTANCE = 0.5
+
+
+def _policy_distance(PI, PI_near, states) -> float:
+    """``max_s sum_a |pi(a|s) - pi_near(a|s)|`` over ``states`` (inf without ``PI_near``)."""
+    if PI_near is None or np.shape(PI_near) != np.shape(PI):
+        return math.inf
+    return float(np.max(np.sum(np.abs(PI[states] - PI_near[states]), axis=1))) if len(states) else 0.0
 
 
 def _krylov(M, c, e0):
@@ -459,7 +469,8 @@ class EmpoMaps:
         c = cE.ravel()[self.e_index]
         e = lu = None
         far = not keep_solver and near is not None and self._far_krylov(M)
-        if near is not None and near.get("lu") is not None and not self.world.is_acyclic:
+        hopeless = far and _policy_distance(PI, near.get("pi_r"), self.states) > FAR_POLICY_DISTANCE
+        if near is not None and near.get("lu") is not None and not self.world.is_acyclic and not hopeless:
             e = _refine(M, c, near["lu"], near["e"])
         if e is None and far:
             e = _krylov(M, c, near.get("e"))
