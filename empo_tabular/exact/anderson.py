@@ -26,29 +26,36 @@ from .continuation import InvalidIterate, NewtonOutcome
 
 
 class History:
-    """The last ``m`` difference pairs ``(dF, dG)``; kept across the correctors of one continuation.
+    """The last ``m`` difference pairs ``(dF, dG)`` and the Gram matrix ``dF dF^T`` of the stored ``dF``.
 
-    The pairs span the recent directions of the map's Jacobian, which changes slowly along a branch, so
-    reusing them at the next beta starts the corrector with a good secant model instead of none.
+    The pairs are kept in a ring buffer (slots ``0 .. k-1`` are filled after a :meth:`clear`); the Gram
+    matrix is updated by one row per :meth:`push` (``k`` dot products instead of ``k^2``: at 10^6 states
+    the full product costs about as much as a sweep).
     """
 
     def __init__(self, n, m):
         self.dF = np.empty((m, n))
         self.dG = np.empty((m, n))
+        self.gram = np.zeros((m, m))
         self.m, self.k, self.head = m, 0, 0
 
     def push(self, df, dg):
-        self.dF[self.head] = df
-        self.dG[self.head] = dg
-        self.head = (self.head + 1) % self.m
+        h = self.head
+        self.dF[h] = df
+        self.dG[h] = dg
         self.k = min(self.k + 1, self.m)
+        row = self.dF[:self.k] @ df
+        self.gram[h, :self.k] = row
+        self.gram[:self.k, h] = row
+        self.head = (h + 1) % self.m
 
     def clear(self):
         self.k = 0
+        self.head = 0
 
 
 def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, restart_growth=1e3,
-             reg=1e-14, history=None, accept=None, patience=30) -> NewtonOutcome:
+             reg=1e-14, history=None, accept=None, patience=30, stall=150) -> NewtonOutcome:
     """Solve ``x = gmap(x)`` by Anderson-accelerated iteration.
 
     Parameters
@@ -65,6 +72,12 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
         for relative residuals of negative values; default 1.
     m : int
         History length.
+    accept, patience : float, int
+        Stop with success when the residual has not improved for ``patience`` iterations and its best value
+        is at most ``accept`` (rounding floor).
+    stall : int
+        Stop with failure when the residual has not improved for ``stall`` iterations (a continuation then
+        shortens its step instead of spending ``max_iter`` sweeps on a corrector that cycles).
     project : callable, optional
         ``x -> x'`` or None (not admissible) applied to every extrapolated point.
 
@@ -98,6 +111,8 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
             best, best_g, best_it = nr, gx, it
         elif it - best_it >= patience and best <= accept:
             return NewtonOutcome(best_g, best, it, True, f"stagnated at residual {best:.3g} (rounding)")
+        elif it - best_it >= stall:
+            return NewtonOutcome(best_g, best, it, False, f"no progress in {stall} sweeps (best residual {best:.3g})")
         if f_prev is not None:
             hist.push(f - f_prev, gx - g_prev)
         f_prev, g_prev = f, gx
@@ -105,7 +120,7 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
         k = hist.k
         if k:
             Fk, Gk = hist.dF[:k], hist.dG[:k]
-            gram = Fk @ Fk.T
+            gram = hist.gram[:k, :k].copy()
             gram[np.diag_indices(k)] += reg * max(float(np.trace(gram)), 1e-300)
             try:
                 gamma = np.linalg.solve(gram, Fk @ f)

@@ -25,6 +25,13 @@ import scipy.sparse.linalg as spla
 
 #: Largest Newton system whose determinant sign is computed (one sparse LU per check).
 SIGN_MAX_UNKNOWNS = 5_000
+#: :func:`rightmost_at_fixed_point`: ARPACK's relative tolerance for the screen, and the band around 1 in which
+#: the screen is repeated with a tight tolerance (measured on the six stationary scenarios, Phase 2: the screen
+#: takes 13-23 map evaluations, 13-44 at tolerance 1e-3; the eigenvalues found were 0.85-0.88)
+SCREEN_TOL = 1e-2
+SCREEN_BAND = 5e-2
+#: an eigenvalue with real part at least ``1 - ON_BRANCH_MARGIN`` fails the test
+ON_BRANCH_MARGIN = 1e-6
 
 
 def permutation_sign(perm) -> int:
@@ -59,12 +66,14 @@ def branch_index(system, z, beta):
     return det_sign(system.newton_matrix(z, beta))
 
 
-def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20):
+def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20, v0=None):
     """The eigenvalue of largest real part of the Jacobian of ``gmap`` at its fixed point ``x`` (ARPACK).
 
     Jacobian-vector products by forward differences ``(gmap(x + h v) - gx) / h`` with ``h = eps * max(1, |x|)``
     (one map evaluation each); up to 50 unknowns the Jacobian is formed densely from ``n`` of them.
-    Returns a complex number, or None when ARPACK does not converge.
+    ``v0``: ARPACK's start vector (default all ones; a secant of the branch is a good one, being dominated by
+    the eigenvectors whose eigenvalues are near 1).  Returns a complex number, or None when ARPACK does not
+    converge.
     """
     n = x.shape[0]
     h = eps * max(1.0, float(np.max(np.abs(x))))
@@ -83,7 +92,35 @@ def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20
     op = spla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     try:
         lam = spla.eigs(op, k=1, which="LR", tol=tol, maxiter=maxiter, ncv=min(n, ncv), return_eigenvectors=False,
-                        v0=np.ones(n))
+                        v0=np.ones(n) if v0 is None or not np.any(v0) else v0)
     except spla.ArpackNoConvergence:
         return None
     return complex(lam[0])
+
+
+def rightmost_at_fixed_point(gmap, x, secant=None):
+    """The rightmost eigenvalue of ``gmap``'s Jacobian at its fixed point ``x``, or None (ARPACK failed).
+
+    A cheap screen (tolerance :data:`SCREEN_TOL`), repeated with tolerance 1e-9 when the screen's answer lies
+    within :data:`SCREEN_BAND` of 1.  ``secant``: a secant of the branch at ``x`` (the difference of the last two
+    continuation points) as ARPACK's start vector.  The solvers call :func:`passes_branch_test` on the result:
+    if no eigenvalue has real part of 1 or more, no real eigenvalue exceeds 1 and ``det(I - J) > 0``, the sign
+    on the branch from beta = 0.
+    """
+    gx = gmap(x)
+    v0 = None if secant is None or not np.all(np.isfinite(secant)) else secant
+    lam = rightmost_eigenvalue(gmap, x, gx, tol=SCREEN_TOL, ncv=12, v0=v0)
+    if lam is not None and abs(lam.real - 1.0) < SCREEN_BAND:
+        lam = rightmost_eigenvalue(gmap, x, gx, tol=1e-9, ncv=20, maxiter=1000)
+    return lam
+
+
+def passes_branch_test(lam) -> bool:
+    """True when the rightmost eigenvalue ``lam`` (from :func:`rightmost_at_fixed_point`) has real part below 1."""
+    return lam is not None and lam.real < 1.0 - ON_BRANCH_MARGIN
+
+
+def branch_test_message(lam, what) -> str:
+    """Why :func:`passes_branch_test` failed, for the result's message."""
+    return ("branch test failed: " + ("ARPACK did not converge" if lam is None else
+            f"the {what} Jacobian has the eigenvalue {lam:.6g} (real part >= 1)"))

@@ -240,6 +240,9 @@ class ContinuationOutcome:
     message: str = ""
     fold_beta: float | None = None
     rejected: int = 0
+    #: the accepted point before ``z`` on the branch (None if there is none): ``z - z_prev`` is a secant of the
+    #: branch, whose direction is dominated by the eigenvectors of J with eigenvalues near 1
+    z_prev: np.ndarray | None = None
 
 
 def scaled_distance(a, b) -> float:
@@ -249,7 +252,7 @@ def scaled_distance(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1.0)))
 
 
-def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=400, project=None,
+def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, max_steps=400, project=None,
                  greedy_from=1e3, fast=4, slow=8, max_ratio=1.0, jump_floor=1e-6, min_rel_step=1e-6,
                  distance=scaled_distance, index=None):
     """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target`` without stepping over a fold.
@@ -267,8 +270,8 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
         Applied to a secant prediction to keep it admissible; if it returns
         ``None`` the previous point is used as predictor.
     fast, slow : int
-        The step doubles after a corrector needing at most ``fast`` iterations
-        and halves after one needing at least ``slow``.
+        The step grows by ``growth`` after a corrector needing at most ``fast``
+        iterations and halves after one needing at least ``slow``.
     max_ratio, jump_floor : float
         Branch check.  A step is accepted only if the corrector ends near the
         secant predictor: ``distance(z, pred) <= max(max_ratio * distance(pred,
@@ -368,7 +371,7 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
                     pts.pop(0)
                 last = out
                 if out.iterations <= fast:
-                    step *= 2.0
+                    step *= growth
                 elif out.iterations >= slow:
                     step *= 0.5
                 continue
@@ -390,4 +393,5 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, max_steps=40
                                        f"finite beta instead")
         betas.append(math.inf)
         return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas, rejected=rejected)
-    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas, rejected=rejected)
+    return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas, rejected=rejected,
+                               z_prev=pts[-2] if len(pts) >= 2 else None)

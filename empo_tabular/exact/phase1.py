@@ -10,6 +10,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .anderson import anderson
+from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
+                     rightmost_at_fixed_point)
 from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
@@ -24,6 +26,9 @@ PROFILE_SUM_TOL = 1e-9
 #: Anderson history length and the stopping tolerance at intermediate beta_h values (cyclic worlds)
 SWEEP_HISTORY = 8
 SWEEP_STAGE_TOL = 1e-5
+SWEEP_FINAL_TOL = 0.01  # as exact.sweeps.FINAL_TOL, GROWTH and FIRST_STEP (measured there)
+SWEEP_GROWTH = 3.0
+SWEEP_FIRST_STEP = 2.0
 
 
 @dataclass
@@ -214,7 +219,12 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     non-expansion, so several fixed points can exist); the corrector is
     Anderson-accelerated in-place sweeps or semi-smooth Newton (the
     minimising robot action held fixed in each linearisation).  The stopping
-    rule is the residual above.
+    rule is the residual above.  Branch tests as in Phase 2 (see
+    :mod:`empo_tabular.exact.branch`): the sweeps' returned point must have no
+    eigenvalue of the sweep map's Jacobian with real part >= 1 (otherwise it
+    is reported as not converged and ``auto`` falls back to Newton); Newton
+    continuation checks the sign of ``det(I - J)`` at every step up to
+    ``SIGN_MAX_UNKNOWNS`` unknowns.
     """
     if not isinstance(world, TabularWorld):
         raise TypeError(f"world must be a TabularWorld, got {type(world).__name__}")
@@ -307,6 +317,12 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
         _k1.phase1_sweep(order, *args, beta, b, use_belief, fp16, optimistic, z.reshape(S, H, G), out, PI)
         return out.reshape(-1)
 
+    def newton_matrix(beta, z):
+        m = _k1.phase1_jacobian(*args[:-1], params.gamma_h, beta, b, use_belief, optimistic,
+                                z.reshape(S, H, G), rows, cols, vals, max(1, max_succ))
+        J = sp.csr_matrix((vals[:m], (rows[:m], cols[:m])), shape=(n, n))
+        return eye - J
+
     def solve_at(beta, z0):
         def residual(z):
             if not np.all(np.isfinite(z)):
@@ -314,16 +330,12 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
             r = apply(beta, z) - z
             return r, float(np.max(np.abs(r))) if n else 0.0
 
-        def jacobian(z):
-            m = _k1.phase1_jacobian(*args[:-1], params.gamma_h, beta, b, use_belief, optimistic,
-                                    z.reshape(S, H, G), rows, cols, vals, max(1, max_succ))
-            J = sp.csr_matrix((vals[:m], (rows[:m], cols[:m])), shape=(n, n))
-            return eye - J
-
-        return newton(residual, jacobian, z0, tol=tol, polish=(beta == params.beta_h),
+        return newton(residual, lambda z: newton_matrix(beta, z), z0, tol=tol, polish=(beta == params.beta_h),
                       monotone=math.isfinite(beta), linear=linear)
 
-    out = continuation(solve_at, np.zeros(n), params.beta_h)
+    # the sign of det(I - J) at every accepted step (see .branch), where one more sparse LU is affordable
+    index = (lambda z, beta: det_sign(newton_matrix(beta, z))) if n <= SIGN_MAX_UNKNOWNS else None
+    out = continuation(solve_at, np.zeros(n), params.beta_h, index=index)
     VM = out.z.reshape(S, H, G).copy()
     apply(out.beta, out.z)  # refresh PI at the final iterate
     info = dict(method="newton_continuation", iterations=out.newton_iterations, residual=out.residual,
@@ -368,12 +380,17 @@ def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
 
     def solve_at(beta, x0):
         final = beta == params.beta_h or beta == math.inf
-        return anderson(at(beta), x0, tol=0.01 * tol if final else max(0.1 * tol, SWEEP_STAGE_TOL), m=SWEEP_HISTORY,
+        return anderson(at(beta), x0, tol=SWEEP_FINAL_TOL * tol if final else max(0.1 * tol, SWEEP_STAGE_TOL), m=SWEEP_HISTORY,
                         max_iter=2000, project=project,
                         accept=0.1 * tol if final else None)
 
     out = continuation(solve_at, np.zeros(n), params.beta_h, project=project, fast=30, slow=100,
-                       jump_floor=1e-3)
+                       jump_floor=1e-3, growth=SWEEP_GROWTH, first_step=SWEEP_FIRST_STEP)
+    lam = None
+    if out.converged and math.isfinite(out.beta):
+        # the branch test at the returned point, as for Phase 2 (see .branch): the Boltzmann backup is not a
+        # contraction, so Phase 1 too can have several fixed points
+        lam = rightmost_at_fixed_point(at(out.beta), out.z, None if out.z_prev is None else out.z - out.z_prev)
     try:
         at(out.beta)(out.z)  # leave VM, PI at one more sweep from the returned point
     except InvalidIterate:
@@ -385,6 +402,10 @@ def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
     converged = out.converged and residual <= tol
     msg = out.message or (f"anderson_continuation: residual {residual:.3g} " + ("<=" if converged else ">") +
                           f" tol {tol:g}")
+    if converged and math.isfinite(out.beta) and not passes_branch_test(lam):
+        converged = False
+        msg = (branch_test_message(lam, "Phase 1 sweep map's") + "; the point may lie on a fold's middle sheet, "
+               "not on the branch from beta_h = 0")
     info = dict(method="anderson_continuation", iterations=counter[0], residual=residual,
                 converged=converged, betas=out.betas, status=0 if converged else 1, message=msg)
     return VM, PI, info

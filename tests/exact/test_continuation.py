@@ -6,7 +6,8 @@ import pytest
 import scipy.sparse as sp
 
 import empo_tabular as et
-from empo_tabular.exact.branch import det_sign, permutation_sign, rightmost_eigenvalue
+from empo_tabular.exact.branch import (det_sign, passes_branch_test, permutation_sign, rightmost_at_fixed_point,
+                                       rightmost_eigenvalue)
 from empo_tabular.exact.continuation import NewtonOutcome, continuation, newton
 from empo_tabular.exact.system import NewtonSystem, newton_at_beta
 
@@ -147,3 +148,49 @@ def test_rightmost_eigenvalue_of_an_affine_map():
     x = np.linalg.solve(np.eye(n) - A, b)
     got = rightmost_eigenvalue(lambda y: A @ y + b, x, A @ x + b, tol=1e-10)
     assert abs(got - 0.97) < 1e-6
+
+
+def affine_map(eigs, seed=2, complex_pair=None):
+    """``y -> A y + b`` with ``A = V diag(eigs) V^-1`` (plus an optional 2x2 rotation block) and its fixed point."""
+    rng = np.random.default_rng(seed)
+    n = len(eigs) + (2 if complex_pair is not None else 0)
+    D = np.zeros((n, n))
+    D[np.arange(len(eigs)), np.arange(len(eigs))] = eigs
+    if complex_pair is not None:  # real block [[a, -b], [b, a]] has the eigenvalues a +- i b
+        a, bb = complex_pair
+        D[n - 2:, n - 2:] = [[a, -bb], [bb, a]]
+    Vq = rng.normal(size=(n, n)) + 3.0 * np.eye(n)
+    A = Vq @ D @ np.linalg.inv(Vq)
+    b = rng.normal(size=n)
+    x = np.linalg.solve(np.eye(n) - A, b)
+    return (lambda y: A @ y + b), x
+
+
+@pytest.mark.parametrize("eigs, pair, passes", [
+    (np.linspace(-0.5, 0.8, 80), None, True),                      # well inside: the screen decides
+    (np.concatenate([[0.98], np.linspace(-0.5, 0.8, 79)]), None, True),   # in the band: repeated tightly
+    (np.concatenate([[1.3], np.linspace(-0.5, 0.8, 79)]), None, False),   # a real eigenvalue above 1 (a fold's middle sheet)
+    (np.linspace(-0.5, 0.8, 78), (0.9, 0.6), True),                # |lambda| = 1.08 but Re lambda = 0.9 < 1
+    (np.linspace(-0.5, 0.8, 78), (1.05, 0.3), False),              # a complex pair right of 1
+])
+def test_branch_test_on_affine_maps_with_known_spectra(eigs, pair, passes):
+    g, x = affine_map(eigs, complex_pair=pair)
+    lam = rightmost_at_fixed_point(g, x)
+    expected = max(max(eigs), pair[0] if pair is not None else -np.inf)
+    assert abs(lam.real - expected) < 2e-2 * max(1.0, abs(expected))
+    assert passes_branch_test(lam) is passes
+
+
+def test_phase1_default_falls_back_to_newton_when_the_branch_test_fails(monkeypatch):
+    # plumbing: a failed branch test must make the sweep solver report non-convergence and `auto` fall back
+    import empo_tabular.exact.phase1 as phase1_module
+    w = et.random_world(30, n_actions=2, n_goals=2, seed=3)
+    p = et.EmpoParams(beta_h=5.0, gamma_h=0.9)
+    monkeypatch.setattr(phase1_module, "rightmost_at_fixed_point", lambda g, x, secant=None: complex(1.2, 0.0))
+    prior = et.solve_phase1(w, p)
+    assert prior.method == "newton_continuation" and prior.converged
+    assert "after anderson_continuation failed: branch test failed" in prior.message
+    assert "1.2" in prior.message
+    with pytest.warns(RuntimeWarning, match="branch test failed"):
+        alone = et.solve_phase1(w, p, method="anderson", strict=False)
+    assert not alone.converged

@@ -86,3 +86,16 @@ def test_default_returns_the_branch_from_beta_zero_where_there_are_several_fixed
     res = et.phase2_residuals(w, prior, p, sm.Q, sm.VE, sm.X, sm.U, sm.V)["max"]
     assert res <= 1e-10  # a genuine fixed point ...
     assert np.max(np.abs(sm.V - V) / np.abs(V)) > 0.1  # ... far from the branch's
+
+
+@pytest.mark.parametrize("bad", ["nan_value", "inf_value", "zero_v_r", "positive_v_r"])
+def test_sweep_map_rejects_inadmissible_points(bad):
+    w, p = et.random_world(**SEVERAL), SEVERAL_PARAMS
+    sm = SweepMap(w, et.solve_phase1(w, p), p)
+    x = sm.start()
+    assert sm.project(x) is not None
+    i = sm.nE + int(np.flatnonzero(sm.live)[0])  # a live state's V_r
+    # (an infinite V_h^e is clipped to 1 by the projection; an infinite V_r is not)
+    x[0 if bad == "nan_value" else i] = {"nan_value": np.nan, "inf_value": -np.inf, "zero_v_r": 0.0,
+                                          "positive_v_r": 0.5}[bad]
+    assert sm.project(x) is None
