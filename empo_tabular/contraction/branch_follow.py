@@ -7,7 +7,7 @@ Cyclic worlds, ``method="anderson"``: Anderson-accelerated Gauss-Seidel sweeps
 the secant predictor (a fold stops it with its beta).  The sweeps keep nothing but ``O(m (S H G + S))``
 numbers from one beta_r to the next (the history of the previous point is the predictor), so no factorisation
 is made.  The last grid point then passes the branch test of ``solve_phase2`` (the rightmost eigenvalue of the
-sweep map's Jacobian has real part below 1; :func:`~empo_tabular.exact.branch.rightmost_eigenvalue`).
+sweep map's Jacobian has real part below 1; :func:`~empo_tabular.exact.branch.rightmost_at_fixed_point`).
 
 ``method="newton"``: Newton continuation with the analytic sparse Jacobian (the previous path).
 ``method="auto"`` (default): the sweeps, and Newton from the last grid point the sweeps reached when they
@@ -17,13 +17,11 @@ the whole grid).  Measured on the 1,260-state room of ``benchmarks/bench_contrac
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..core.conventions import apply_terminal_conventions
 from ..exact.anderson import anderson
-from ..exact.branch import rightmost_eigenvalue
+from ..exact.branch import branch_test_message, passes_branch_test, rightmost_at_fixed_point
 from ..exact.continuation import ConvergenceError, InvalidIterate, continuation
 from ..exact.phase2 import solve_phase2
 from ..exact.sweeps import HISTORY, JUMP_FLOOR, STAGE_TOL, SweepMap
@@ -101,7 +99,7 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: st
             if len(out) < len(betas):
                 raise ConvergenceError(f"Anderson continuation along the branch failed: {why}")
             return out
-        if why.startswith("branch test"):
+        if why.startswith("branch test failed"):
             out = []  # the sweeps' points are suspect: Newton redoes the whole grid
         if out:
             start = (out[-1]["beta_r"], _pack(system, out[-1]))
@@ -150,7 +148,7 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
     first = corrector(0.0, sm.start(), True)
     if not first.converged:
         return [], f"no fixed point at beta_r = 0 by sweeps: {first.message}"
-    prev_beta, prev_x = 0.0, first.z
+    prev_beta, prev_x, z_prev = 0.0, first.z, None
     out = []
     for b in betas:
         if b > prev_beta:
@@ -162,6 +160,7 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
             co = continuation(solve_at, prev_x, span, project=sm.project, fast=30, slow=100, jump_floor=JUMP_FLOOR)
             if not co.converged:
                 return out, f"from beta_r = {base:g} to {b:g}: {co.message}"
+            z_prev = co.z_prev
             prev_beta, prev_x = b, co.z
         try:
             sm.at(b)(prev_x)  # the state arrays (Q_r, pi_r, X_h, U_r) at the point
@@ -172,12 +171,7 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
         d["branch_method"] = "anderson"
         out.append(d)
     if out and betas[-1] > 0.0:  # the branch test of solve_phase2(method="anderson") at the last point
-        g = sm.at(betas[-1])
-        gx = g(prev_x)
-        lam = rightmost_eigenvalue(g, prev_x, gx, tol=1e-3, ncv=12)
-        if lam is not None and abs(lam.real - 1.0) < 1e-2:
-            lam = rightmost_eigenvalue(g, prev_x, gx, tol=1e-9, ncv=20, maxiter=1000)
-        if lam is None or not (lam.real < 1.0 - 1e-6) or not math.isfinite(lam.real):
-            return out[:-1], ("branch test at beta_r = %g inconclusive or failed (%s)"
-                              % (betas[-1], "ARPACK did not converge" if lam is None else f"eigenvalue {lam:.6g}"))
+        lam = rightmost_at_fixed_point(sm.at(betas[-1]), prev_x, None if z_prev is None else prev_x - z_prev)
+        if not passes_branch_test(lam):
+            return out[:-1], f"{branch_test_message(lam, 'sweep map')} at beta_r = {betas[-1]:g}"
     return out, ""

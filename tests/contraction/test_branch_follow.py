@@ -73,3 +73,13 @@ def test_bad_branch_method_raises(several):
     with pytest.raises(ValueError, match=r"options\['branch_method'\]"):
         analyze_contraction(w, prior, SEVERAL_PARAMS, GRID, maps=("reduced",), n_fixed_point_starts=0,
                             options={"branch_method": "picard"})
+
+
+def test_failed_branch_test_sends_the_whole_grid_to_newton(several, monkeypatch):
+    w, prior = several
+    monkeypatch.setattr(branch_follow, "passes_branch_test", lambda lam: False)
+    with pytest.raises(ConvergenceError, match="branch test failed"):
+        follow_branch(w, prior, SEVERAL_PARAMS, GRID, method="anderson")
+    sols = follow_branch(w, prior, SEVERAL_PARAMS, GRID, method="auto")
+    assert [d["branch_method"] for d in sols] == ["newton"] * len(GRID)  # none of the suspect sweep points kept
+    assert_on_branch(sols, fine_branch(w, prior, SEVERAL_PARAMS, GRID))
