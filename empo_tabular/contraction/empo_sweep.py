@@ -151,7 +151,10 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         Whether V_r is a block of the joint vector (default True, as in SA with a V_r table).
     options : dict, optional
         Overrides of :data:`~.empo_analysis.ANALYZE_DEFAULTS` (estimator budgets,
-        ``joint_dense_max``, ``n_eigs``, ...).
+        ``joint_dense_max``, ``n_eigs``, ``branch_method`` -- the corrector that follows the branch,
+        ``"auto"`` (Anderson sweeps, Newton where they stop), ``"anderson"`` or ``"newton"``; see
+        :func:`~.branch_follow.follow_branch` -- ...).  The report's notes say which corrector produced the
+        points and how long the branch took.
     region_beta : float, optional
         beta_r of the predicted convergence region (default: the largest beta); must be in the
         grid.  Needs the ``jacobi`` map; ``None`` region when it is not analysed.
