@@ -6,13 +6,26 @@ the same process: ``matrix_free`` (the default above ``reduced_dense_max`` unkno
 ``rho_abs`` an upper bound) and ``dense`` (the previous path: complete spectrum, exact ``rho_abs``); the
 ratio of their wall times, their agreement and the peak RSS are printed.  The world is a stationary 6x6 open room with one human and
 one robot (1260 states, 5 robot actions, so the reduced map has n_q = 6300 unknowns) and four
-quadrant goals.  The grid is 0 and 39 log-spaced values in [1e-1, 1e3].  JIT compilation and
-Phase 1 are excluded (a 2-beta warm-up sweep runs first).  Printed: wall time of the sweep (the
-branch continuation runs first, then ``--jobs`` workers analyse the grid points) and the
-indicator seconds summed over the points, the indicators (``sup_norm, log_norm, rho_abs, rho,
+quadrant goals; ``--width/--height`` give other rooms (w h (w h - 1) states: 10x10 has 9,900).  The grid is 0 and 39 log-spaced values in [1e-1, 1e3].  JIT compilation and
+Phase 1 are excluded (a 2-beta warm-up sweep runs first).  Printed: wall time and CPU seconds (this
+process plus its workers) of the sweep (the branch continuation runs first -- its seconds are printed --
+then ``--jobs`` workers analyse the grid points) and the indicator seconds summed over the points; with
+``--old`` the same for the previous path (Newton continuation for the branch, fresh LUs where the estimators'
+refinement fails) and the largest difference of the indicators between the two; the indicators (``sup_norm, log_norm, rho_abs, rho,
 dominant_eigenvalue, max_re, alpha_max, alpha_best`` from the analytic factorisation
 ``J_R = P W``; Picard ratio with 20 steps and 5 random pairs; the adversarial bound is off), and
 the first critical beta of each indicator.
+
+Measured (2 cores shared with other jobs; CPU seconds are this process plus its workers):
+
+* 1,260-state room, 40 betas, 2 workers, load ~1.2: 5.6 s wall, 9.8 CPU s (branch by Anderson sweeps 0.99 s);
+  the previous path in the same process (``--old``: Newton branch, fresh LUs) 14.1 s wall, 20.9 CPU s; indicators
+  equal to 9e-11.  Before this change (same machine, quiet): 16.6 s wall.  Peak RSS 0.24 GB.
+* 9,900-state room (``--width 10 --height 10``), 40 betas, 2 workers, load ~1.5 (this run's own two workers):
+  177.2 s wall, 341.7 CPU s (branch 8.87 s), peak RSS 0.64 GB (a worker); under load ~2-3: 263.7 s wall,
+  344.8 CPU s.  The goal (120 s) is missed.  Before: not finished in 30 minutes.  Per grid point ~8.6 CPU s: one LU of
+  the 39,600-unknown evaluator system (~1.8 s, fill 44) and ~200 solves with it at ~23 ms each (ARPACK, Perron
+  bound, branch derivative, Picard and beta-derivative refinement), plus 10 GMRES solves at the box points.
 
 Budgets and tolerances (unchanged meaning of every indicator): complete spectrum from
 ``eigvals(W P)``; ``rho_abs`` by ARPACK on ``|J_R|`` stored in float32 (accumulated in float64),
@@ -43,19 +56,39 @@ def room_world(w=6, h=6):
 
 
 def peak_rss_gb() -> float:
+    """Peak RSS (GB) of this process and of its largest finished child (the sweep's forked workers)."""
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1e6
 
 
-def sweep(world, prior, params, betas, route, jobs):
+def cpu_seconds() -> float:
+    """CPU seconds of this process plus its finished children (the workers are joined when a sweep ends)."""
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def sweep(world, prior, params, betas, route, jobs, old=False):
+    """One sweep; ``old=True`` is the previous path where it can still be selected: Newton continuation for the
+    branch and a fresh LU (not GMRES) where the estimators' refinement fails.  Returns (report, wall, cpu)."""
     from empo_tabular.contraction import analyze_contraction
+    from empo_tabular.contraction import empo_maps
 
-    options = dict(picard_steps=20, n_samples=5, adversarial=False, reduced_route=route)
-    t0 = time.perf_counter()
-    rep = analyze_contraction(world, prior, params, betas, maps=("reduced",), n_fixed_point_starts=0,
-                              options=options, n_jobs=jobs)
-    return rep, time.perf_counter() - t0
+    options = dict(picard_steps=20, n_samples=5, adversarial=False, reduced_route=route,
+                   branch_method="newton" if old else "auto")
+    saved = empo_maps.FAR_KRYLOV_MIN
+    if old:
+        empo_maps.FAR_KRYLOV_MIN = 1 << 62
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    try:
+        rep = analyze_contraction(world, prior, params, betas, maps=("reduced",), n_fixed_point_starts=0,
+                                  options=options, n_jobs=jobs)
+    finally:
+        empo_maps.FAR_KRYLOV_MIN = saved
+    return rep, time.perf_counter() - t0, cpu_seconds() - c0
 
 
 def main(argv=None):
@@ -66,6 +99,8 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="worker processes analysing the grid points (n_jobs)")
     ap.add_argument("--route", default="both", choices=("both", "matrix_free", "dense"),
                     help="reduced-map route(s) to time; 'both' also prints the ratio dense / matrix-free")
+    ap.add_argument("--old", action="store_true",
+                    help="also time the previous path (Newton branch, fresh LUs) of the first route, same process")
     args = ap.parse_args(argv)
     from empo_tabular import EmpoParams, solve_phase1
 
@@ -77,16 +112,26 @@ def main(argv=None):
     for route in routes:
         sweep(world, prior, params, [0.0, 1.0], route, 1)  # warm-up (JIT)
     betas = [0.0] + list(np.geomspace(1e-1, 1e3, args.betas - 1))
-    walls, reps = {}, {}
+    walls, cpus, reps = {}, {}, {}
     for route in routes:
-        reps[route], walls[route] = sweep(world, prior, params, betas, route, args.jobs)
+        reps[route], walls[route], cpus[route] = sweep(world, prior, params, betas, route, args.jobs)
+    if args.old:
+        reps["old"], walls["old"], cpus["old"] = sweep(world, prior, params, betas, routes[0], args.jobs, old=True)
     rep = reps[routes[0]]
     print(f"world: {world.n_states} states, n_q = {rep.world['n_q']} reduced unknowns, "
           f"{world.n_humans} human(s), {world.n_goals} goals")
-    for route in routes:
+    for route in list(routes) + (["old"] if args.old else []):
         per_row = sum(r["seconds"] for r in reps[route].table)
-        print(f"route {route:12s}: {len(betas)} betas in {walls[route]:.1f} s wall with {args.jobs} worker(s) "
-              f"(indicator seconds summed over the points: {per_row:.1f} s)")
+        label = f"{routes[0]} (previous path)" if route == "old" else route
+        branch = [n for n in reps[route].notes if n.startswith("branch of fixed points")]
+        print(f"route {label:12s}: {len(betas)} betas in {walls[route]:.1f} s wall, {cpus[route]:.1f} CPU s "
+              f"(this process + workers) with {args.jobs} worker(s); indicator seconds summed over the points: "
+              f"{per_row:.1f} s; {branch[0] if branch else ''}")
+    if args.old:
+        a, b = reps[routes[0]].rows("reduced"), reps["old"].rows("reduced")
+        d = max(max(abs(x[k] - y[k]) for k in ("rho", "max_re", "rho_abs", "sup_norm")) for x, y in zip(a, b))
+        print(f"previous / new path: wall {walls['old'] / walls[routes[0]]:.1f}x, CPU {cpus['old'] / cpus[routes[0]]:.1f}x; "
+              f"max |difference| of rho, max_re, rho_abs, sup_norm: {d:.2e}")
     if len(routes) == 2:
         a, b = reps["matrix_free"].rows("reduced"), reps["dense"].rows("reduced")
         drho = max(abs(x["rho"] - y["rho"]) for x, y in zip(a, b))
@@ -94,7 +139,7 @@ def main(argv=None):
         ratio = max(x["rho_abs"] / y["rho_abs"] for x, y in zip(a, b))
         print(f"dense / matrix-free wall: {walls['dense'] / walls['matrix_free']:.1f}x; max |d rho| = {drho:.2e}, "
               f"max |d max_re| = {dre:.2e}; rho_abs bound / exact <= {ratio:.3f}")
-    print(f"peak RSS of this process: {peak_rss_gb():.2f} GB")
+    print(f"peak RSS (this process or its largest worker): {peak_rss_gb():.2f} GB")
     print(f"{'beta_r':>10s} {'sup':>8s} {'rel':>8s} {'rho|J|':>8s} {'kind':>11s} {'rho':>8s} {'maxRe':>8s} "
           f"{'lambda_dom':>20s}")
     for r in rep.rows("reduced"):

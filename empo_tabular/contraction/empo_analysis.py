@@ -1,8 +1,7 @@
 """Building blocks of :func:`analyze_contraction`: the branch of fixed points and per-map analysis.
 
-* :func:`follow_branch` — exact Phase 2 solutions on a grid of beta_r by natural-parameter
-  continuation from beta_r = 0 (Newton with the analytic sparse Jacobian, each grid point
-  started from the previous one), as in :func:`~empo_tabular.solve_phase2`.
+* :func:`follow_branch` (re-exported from :mod:`.branch_follow`) — exact Phase 2 solutions on a grid of
+  beta_r by continuation from beta_r = 0 (Anderson sweeps, Newton as the fallback).
 * :func:`analyze_reduced` — :class:`MapReport` of the reduced map R at its fixed point using the
   factorisation ``J_R = P W`` (:meth:`EmpoMaps.reduced_factors`): the complete spectrum is
   ``eigvals(W P)`` (n_live x n_live) plus ``n_q - n_live`` zeros, the norms come from ``|J_R|``
@@ -22,12 +21,9 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from ..core.conventions import apply_terminal_conventions
-from ..exact.continuation import ConvergenceError, continuation
 from .._kernels import contraction as _kc
-from ..exact.system import NewtonSystem, newton_at_beta, phase2_residuals
-from ..exact.phase2 import solve_phase2
 from . import _estimators as est
+from .branch_follow import follow_branch
 from ._report import MapReport
 from .generic import CountedMap, norm_fields, normalise_vector, spectral_fields, analyze_map
 from .matrix_free import ReducedOperator, RefinedSolver, arpack_spectrum, perron_upper_bound
@@ -41,76 +37,12 @@ __all__ = ["ANALYZE_DEFAULTS", "REDUCED_ROUTES", "analyze_joint", "analyze_reduc
 ANALYZE_DEFAULTS = dict(n_samples=30, picard_steps=100, picard_window=20, adversarial=True, adversarial_starts=2,
                         adversarial_rows=4, adversarial_maxfev=100, box=0.1, n_eigs=12, joint_dense_max=600,
                         core_dense_max=1500, h_rel=1e-6, reduced_route="auto", reduced_dense_max=3000,
-                        arpack_tol=1e-12, mf_n_eigs=1)
+                        arpack_tol=1e-12, mf_n_eigs=1, branch_method="auto")
+#: ``branch_method``: the corrector of :func:`follow_branch` (``"auto"``, ``"anderson"`` or ``"newton"``).
 #: ``reduced_route`` values: ``"dense"`` (complete spectrum of ``W P``, exact ``rho(|J_R|)``), ``"matrix_free"``
 #: (:mod:`.matrix_free`: ARPACK Ritz values, ``rho_abs`` an upper bound), ``"auto"`` (dense when
 #: ``n_q <= reduced_dense_max``).
 REDUCED_ROUTES = ("auto", "dense", "matrix_free")
-
-
-def _solution_arrays(system, z, beta, world, prior, params):
-    """Full arrays of the Phase 2 solution at ``z`` (terminal conventions) and its residual."""
-    Q, VE, V = system.split(z)
-    _, _, (_, PI, _, X, U, _) = system.evaluate(z, beta)
-    out = apply_terminal_conventions(world.terminal, params.terminal_v_r, {
-        "Q_r": Q, "pi_r": PI, "V_h_e": np.clip(VE, 0.0, 1.0), "X_h": X, "U_r": U, "V_r": V})
-    res = phase2_residuals(world, prior, params.replace(beta_r=beta), out["Q_r"], out["V_h_e"], out["X_h"],
-                           out["U_r"], out["V_r"])
-    out["residual"] = res["max"]
-    return out
-
-
-def follow_branch(world, prior, params, betas, *, tol: float = 1e-11) -> list:
-    """Exact Phase 2 solutions at each beta of ``betas`` (sorted ascending, >= 0).
-
-    Acyclic worlds: one backward sweep per beta (the fixed point is unique).  Cyclic worlds:
-    Newton at beta = 0 (unique fixed point: the map is affine there), then continuation from
-    each grid point to the next (:func:`empo_tabular._continuation.continuation`), so the
-    solutions lie on the branch that starts at beta = 0.
-
-    Returns
-    -------
-    list of dict
-        Per beta: ``Q_r, pi_r, V_h_e, X_h, U_r, V_r`` (full arrays, as in
-        :class:`~empo_tabular.Phase2Solution`), ``residual`` (sup-norm residual of all
-        equations) and ``beta_r``.
-
-    Raises
-    ------
-    ConvergenceError
-        When continuation stalls (e.g. at a fold of the branch).
-    """
-    betas = [float(b) for b in betas]
-    if any(b2 < b1 for b1, b2 in zip(betas, betas[1:])):
-        raise ValueError("betas must be sorted ascending")
-    out = []
-    if world.is_acyclic:
-        for b in betas:
-            sol = solve_phase2(world, prior, params.replace(beta_r=b), method="backward_sweep")
-            d = sol.arrays()
-            d["residual"] = phase2_residuals(world, prior, params.replace(beta_r=b), sol.Q_r, sol.V_h_e, sol.X_h,
-                                             sol.U_r, sol.V_r)["max"]
-            d["beta_r"] = b
-            out.append(d)
-        return out
-    system = NewtonSystem(world, prior, params)
-    solve_at = newton_at_beta(system, tol)
-
-    first = solve_at(0.0, system.beta0_start())
-    if not first.converged:
-        raise ConvergenceError(f"no fixed point at beta_r = 0: {first.message}")
-    prev_beta, prev_z = 0.0, first.z
-    for b in betas:
-        if b > prev_beta:
-            base = prev_beta
-            co = continuation(lambda t, z0: solve_at(base + t, z0), prev_z, b - base, project=system.project)
-            if not co.converged:
-                raise ConvergenceError(f"continuation from beta_r = {base:g} to {b:g} failed: {co.message}")
-            prev_beta, prev_z = b, co.z
-        d = _solution_arrays(system, prev_z, b, world, prior, params)
-        d["beta_r"] = b
-        out.append(d)
-    return out
 
 
 #: Above this many unknowns the reduced analysis stores ``|J_R|`` in float32 for the Perron root
@@ -333,12 +265,13 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         F = CountedMap(maps.reduced_near(st, beta), n, "reduced map")
         F.count += 1
         notes = []
+        ws = workspace if workspace is not None else {}
         lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]),
-                                         rng, notes)
+                                         rng, notes, v0=ws.get("mf_dominant"))
         vec = None
         if dom is not None:
             vec = normalise_vector(op.P @ u) if abs(dom) > 0 else np.zeros(n, dtype=complex)
-        ws = workspace if workspace is not None else {}
+            ws["mf_dominant"] = np.real(u) + np.imag(u)  # the next beta's ARPACK start (warm start)
         hi, lo, x = perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=rng)
         ws["mf_perron"] = x
         sup_b, log_b = op.norm_bounds()

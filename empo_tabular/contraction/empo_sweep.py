@@ -24,6 +24,7 @@ from ..core.progress import progress_bar
 from .._validation import check_betas
 from ..exact.system import check_phase2_inputs
 from .contraction_report import BETA_STAR_INDICATORS, CHAIN, ContractionReport, beta_crossings
+from .branch_follow import BRANCH_METHODS
 from .empo_analysis import (
     ANALYZE_DEFAULTS,
     analyze_joint,
@@ -150,7 +151,10 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         Whether V_r is a block of the joint vector (default True, as in SA with a V_r table).
     options : dict, optional
         Overrides of :data:`~.empo_analysis.ANALYZE_DEFAULTS` (estimator budgets,
-        ``joint_dense_max``, ``n_eigs``, ...).
+        ``joint_dense_max``, ``n_eigs``, ``branch_method`` -- the corrector that follows the branch,
+        ``"auto"`` (Anderson sweeps, Newton where they stop), ``"anderson"`` or ``"newton"``; see
+        :func:`~.branch_follow.follow_branch` -- ...).  The report's notes say which corrector produced the
+        points and how long the branch took.
     region_beta : float, optional
         beta_r of the predicted convergence region (default: the largest beta); must be in the
         grid.  Needs the ``jacobi`` map; ``None`` region when it is not analysed.
@@ -186,6 +190,8 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
     if unknown:
         raise ValueError(f"unknown option(s) {unknown}; known: {sorted(ANALYZE_DEFAULTS)}")
     reduced_route(1, opt)  # checks options["reduced_route"]
+    if opt["branch_method"] not in BRANCH_METHODS:
+        raise ValueError(f"options['branch_method'] must be one of {BRANCH_METHODS}, got {opt['branch_method']!r}")
     if int(n_fixed_point_starts) < 0:
         raise ValueError(f"n_fixed_point_starts must be >= 0, got {n_fixed_point_starts}")
     if isinstance(fixed_point_budget, bool) or not isinstance(fixed_point_budget, (int, float, np.integer, np.floating)) \
@@ -214,7 +220,11 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
     notes = []
-    sols = follow_branch(world, prior, params, grid)
+    t_branch = time.perf_counter()
+    sols = follow_branch(world, prior, params, grid, method=opt["branch_method"])
+    used = sorted({d.get("branch_method", "") for d in sols})
+    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
+                 f"{time.perf_counter() - t_branch:.2f} s")
     n_fixed_point_starts = fp["starts"]
     search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
     if n_fixed_point_starts > 0 and not search:
@@ -230,11 +240,17 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
         if route == "dense":
             factors = em.reduced_factors(q_star, beta)
             dq = branch_derivative(em, q_star, beta, factors)
-        else:  # matrix-free: the previous beta's factorisation of the evaluator system is reused by refinement
-            st = matrix_free_state(em, q_star, beta, near=workspace.get("mf_state"))
-            workspace["mf_state"] = st
+        else:
+            # matrix-free: a fresh factorisation of the evaluator system at each point.  Reusing the previous
+            # point's by refinement (matrix_free_state(near=...)) costs 2-4 triangular solves per solve instead of
+            # one, and a point needs ~200 solves (ARPACK, Perron bound, branch derivative, Picard): measured on the
+            # 1,260-state room it ended in a fresh factorisation at every one of 40 grid points anyway, after
+            # ~800 wasted solves.  What carries over between points are ARPACK's, GMRES's and the Perron
+            # iteration's start vectors (workspace).
+            st = matrix_free_state(em, q_star, beta)
             op = ReducedOperator(em, q_star, beta, st)
-            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st))
+            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st), y0=workspace.get("mf_dy"))
+            workspace["mf_dy"] = getattr(op, "last_y", None)  # the next point's GMRES start
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
         fps, fp_arrays, fset = [], {}, None
         if search:

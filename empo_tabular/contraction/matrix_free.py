@@ -175,31 +175,50 @@ class ReducedOperator:
         log = float(np.max((self.P @ self.bound_w(aq)) / aq)) if self.n_q and np.all(aq > 0) else math.nan
         return sup, log
 
-    def branch_derivative(self, r, tol: float = 1e-12):
-        """``(I - J_R)^{-1} r`` via ``x = r + P y``, ``(I - W P) y = W r`` (GMRES on the n_live operator)."""
+    def branch_derivative(self, r, tol: float = 1e-12, y0=None):
+        """``(I - J_R)^{-1} r`` via ``x = r + P y``, ``(I - W P) y = W r`` (GMRES on the n_live operator, relative
+        residual ``tol``, started from ``y0`` when given, e.g. the previous beta's ``self.last_y``)."""
         n = self.n_live
         A = spla.LinearOperator((n, n), matvec=lambda u: u - self.wp(np.asarray(u).ravel()), dtype=float)
         rhs = self.w(r)
         if not np.any(rhs):
             return r.copy()
-        y, info = spla.gmres(A, rhs, rtol=tol, atol=0.0, restart=min(n, 80), maxiter=20)
+        x0 = np.asarray(y0, dtype=float) if y0 is not None and np.shape(y0) == (n,) and np.all(np.isfinite(y0)) \
+            else None
+        y, info = spla.gmres(A, rhs, x0=x0, rtol=tol, atol=0.0, restart=min(n, 80), maxiter=20)
         if info != 0:
             return np.full(r.size, np.nan)
+        self.last_y = y
         return r + self.P @ y
 
 
-def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list):
+def arpack_spectrum(op, n_full: int, k: int, tol: float, rng, notes: list, v0=None):
     """Ritz values of ``op`` (``n x n``) for ``which = "LM"`` and ``"LR"`` and the dominant Ritz pair.
 
     Returns ``(lam, dom, vec, max_re)``: the union of Ritz values (deduplicated), the dominant eigenvalue and its
     vector, and the largest real part (including the ``n_full - n`` zero eigenvalues of ``J_R``).
+
+    ``v0`` (optional, length n): ARPACK's start for ``"LM"`` (e.g. the previous beta's dominant vector, which
+    saves products in a sweep; default a random vector from ``rng``).  When the dominant Ritz value is real and
+    positive it is also the eigenvalue of largest real part (``Re lambda <= |lambda| <= rho`` for every
+    eigenvalue), which the ``"LR"`` run would return again; that run is then skipped (a note says so).
     """
     n = op.shape[0]
     k = max(1, min(int(k), n - 2))
     ncv = min(n, max(2 * k + 1, 20))
     got = {}
-    v0 = rng.standard_normal(n)
+    start = rng.standard_normal(n)
+    if v0 is not None and np.shape(v0) == (n,) and np.all(np.isfinite(v0)) and np.any(v0):
+        start = np.asarray(v0, dtype=float)
+    v0 = start
     for which in ("LM", "LR"):
+        if which == "LR" and got["LM"][0].size == k == 1:
+            lm = got["LM"][0][0]
+            if lm.imag == 0.0 and lm.real > 0.0:
+                got["LR"] = got["LM"]
+                notes.append("ARPACK which='LR' skipped: the dominant eigenvalue is real and positive, hence also "
+                             "the eigenvalue of largest real part")
+                continue
         try:
             vals, vecs = spla.eigs(op, k=k, which=which, tol=tol, ncv=ncv, v0=v0, maxiter=max(1000, 10 * n))
             if which == "LM" and vals.size:  # start LR from the dominant vector: often the same eigenvalue

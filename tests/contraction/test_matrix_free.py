@@ -150,3 +150,75 @@ def test_krylov_and_refined_solvers_solve_the_system():
     rs = RefinedSolver(M, near, spla.splu)
     np.testing.assert_allclose(rs.solve(b), x_ref, atol=1e-12)
     np.testing.assert_allclose(rs.solve(b, trans="T"), xt_ref, atol=1e-12)
+
+
+def test_evaluator_matrix_is_identity_minus_kernel_block(case):
+    import scipy.sparse as sp
+
+    em, q, beta = case
+    st = em.reduced_state(q, beta)
+    Q = np.where(em.live[:, None], em.unpack_q(q), -1.0)
+    block = em.restricted_blocks(beta, Q, st["V_h_e"], np.where(em.live[:, None], st["X_h"], 1.0))["EE"]
+    M = em.evaluator_matrix(st["pi_r"])
+    assert M.format == "csc" and M.has_sorted_indices
+    assert abs(M - (sp.identity(em.n_e) - block)).max() <= 1e-15
+
+
+def test_far_evaluations_by_gmres_match_the_direct_solve(case, monkeypatch):
+    """Consistency check: R at points of the estimators' box by GMRES (no factorisation kept) equals R by a fresh
+    LU; and the GMRES path is the one taken (no LU in the returned state)."""
+    from empo_tabular.contraction import empo_maps
+
+    em, q, beta = case
+    monkeypatch.setattr(empo_maps, "FAR_KRYLOV_MIN", 0)
+    st = em.reduced_state(q, beta)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        x = q * np.exp(rng.uniform(-0.3, 0.3, q.size))  # far enough that refinement from q's LU fails
+        far = em.reduced_state(x, beta, near=st, keep_solver=False)
+        direct = em.reduced_state(x, beta)
+        assert far["lu"] is None and direct["lu"] is not None
+        np.testing.assert_allclose(far["q_next"], direct["q_next"], rtol=1e-11)
+        np.testing.assert_allclose(far["e"], direct["e"], atol=1e-11)
+        np.testing.assert_allclose(em.reduced_near(st, beta)(x), direct["q_next"], rtol=1e-11)
+
+
+def test_arpack_skips_lr_only_when_the_dominant_eigenvalue_is_real_positive():
+    # dominant 0.95 (real, positive): it is the largest real part too, LR is skipped
+    real, pairs = [0.95, 0.5, -0.9, 0.2, 0.1, -0.3] + [0.05 * k for k in range(-10, 10)], [0.3 + 0.8j, -0.2 + 0.6j]
+    lam = np.concatenate([real, pairs, np.conj(pairs)])
+    notes = []
+    got, dom, vec, max_re = arpack_spectrum(_hand_spectrum_operator(real, pairs), lam.size, 1, 1e-12,
+                                            np.random.default_rng(0), notes)
+    assert dom == pytest.approx(0.95, abs=1e-10) and max_re == pytest.approx(0.95, abs=1e-10)
+    assert any("'LR' skipped" in n for n in notes)
+    # dominant -0.97 (real, negative): LR must run and find 0.6
+    real2 = [-0.97, 0.6] + real[2:]
+    notes2 = []
+    got, dom, vec, max_re = arpack_spectrum(_hand_spectrum_operator(real2, pairs), lam.size, 1, 1e-12,
+                                            np.random.default_rng(0), notes2)
+    assert dom == pytest.approx(-0.97, abs=1e-10) and max_re == pytest.approx(0.6, abs=1e-10)
+    assert not any("skipped" in n for n in notes2)
+
+
+def test_arpack_warm_start_gives_the_same_eigenvalue(case):
+    from empo_tabular.contraction.empo_analysis import matrix_free_state
+    from empo_tabular.contraction.matrix_free import ReducedOperator
+
+    em, q, beta = case
+    lam = np.linalg.eigvals(em.reduced_jacobian(q, beta))
+    st = matrix_free_state(em, q, beta)
+    op = ReducedOperator(em, q, beta, st)
+    A = op.operator("wp")
+    _, dom, u, _ = arpack_spectrum(A, q.size, 1, 1e-12, np.random.default_rng(0), [])
+    for v0 in (np.real(u) + np.imag(u), np.zeros(A.shape[0]), np.full(A.shape[0], np.nan)):  # good, ignored, ignored
+        _, dom2, _, max_re = arpack_spectrum(A, q.size, 1, 1e-12, np.random.default_rng(1), [], v0=v0)
+        assert abs(dom2) == pytest.approx(np.max(np.abs(lam)), abs=1e-9)
+        assert max_re == pytest.approx(np.max(lam.real), abs=1e-9)
+    # the branch derivative's GMRES from a start: same solution of (I - J_R) x = r
+    r = np.random.default_rng(3).standard_normal(q.size)
+    x_ref = np.linalg.solve(np.eye(q.size) - em.reduced_jacobian(q, beta), r)
+    x1 = op.branch_derivative(r)
+    x2 = op.branch_derivative(r, y0=op.last_y * 1.1)
+    np.testing.assert_allclose(x1, x_ref, atol=1e-9 * max(1.0, np.abs(x_ref).max()))
+    np.testing.assert_allclose(x2, x_ref, atol=1e-9 * max(1.0, np.abs(x_ref).max()))
