@@ -197,8 +197,7 @@ def gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_we
     function stays inlinable into parallel loops).  Successors are read from the packed table ``Z``
     (:func:`fill_packed`), whose row ``s`` is rewritten after the update.
     """
-    beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, alpha = (pp[0], pp[1], pp[2], pp[3], pp[4], pp[5],
-                                                                         pp[6], pp[7], pp[8])
+    beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, alpha = pp[0], pp[1], pp[2], pp[3], pp[4], pp[5], pp[6], pp[8]
     M = VEf.shape[1]
     relax = alpha != 1.0
     q_backup(s, ptr, succ, prob, n_ar, n_ah, prof, Z[:, 0], gamma_r, q)  # V_r: column 0 of the packed table

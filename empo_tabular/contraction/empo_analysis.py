@@ -19,9 +19,9 @@ import time
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from .._kernels import contraction as _kc
+from ..core.numerics import one_blas_thread
 from . import _estimators as est
 from .branch_follow import follow_branch
 from ._report import MapReport
@@ -50,12 +50,6 @@ REDUCED_ROUTES = ("auto", "dense", "matrix_free")
 ABS32_MIN = 2000
 #: Largest ``|J_R|`` whose Perron root is found by a dense eigendecomposition (ARPACK above).
 PERRON_DENSE_MAX = 500
-
-
-def one_blas_thread():
-    """Context pinning BLAS to one thread: on a shared machine OpenBLAS threading made a dense
-    eigendecomposition 15-70x slower, and the dense kernels here are too small to gain from it."""
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _wp(P, W, state):
@@ -185,7 +179,7 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
       solve the V_h^e system by refinement from the LU at ``q_star``
       (:meth:`EmpoMaps.reduced_near`), which gives the same values to ~1e-14.
 
-    ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread (:func:`one_blas_thread`).
+    ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread (:func:`~empo_tabular.core.numerics.one_blas_thread`).
     Without ``factors``, ``options["reduced_route"]`` (:func:`reduced_route`; by default ``n_q >
     reduced_dense_max``) may send the call to :func:`analyze_reduced_matrix_free` instead.
     ``workspace`` (optional dict) keeps the large ``|J_R|`` buffer between calls of a sweep.

@@ -33,9 +33,9 @@ from .empo_analysis import (
     branch_derivative,
     follow_branch,
     matrix_free_state,
-    one_blas_thread,
     reduced_route,
 )
+from ..core.numerics import one_blas_thread
 from .matrix_free import ReducedOperator
 from .empo_maps import EmpoMaps, check_map_name
 from ._report import MapReport
