@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from .._kernels import anderson as _ka
 from .continuation import InvalidIterate, NewtonOutcome
 
 
@@ -29,29 +30,34 @@ class History:
     """The last ``m`` difference pairs ``(dF, dG)`` and the Gram matrix ``dF dF^T`` of the stored ``dF``.
 
     The pairs are kept in a ring buffer (slots ``0 .. k-1`` are filled after a :meth:`clear`); the Gram
-    matrix is updated by one row per :meth:`push` (``k`` dot products instead of ``k^2``: at 10^6 states
-    the full product costs about as much as a sweep).
+    matrix is updated by one row per push (``k`` dot products instead of ``k^2``: at 10^6 states the full
+    product costs about as much as a sweep).  ``kh = [k, head]`` is shared with the mixing kernel
+    (``_kernels.anderson.anderson_mix``), which pushes during the iteration.
     """
 
     def __init__(self, n, m):
         self.dF = np.empty((m, n))
         self.dG = np.empty((m, n))
         self.gram = np.zeros((m, m))
-        self.m, self.k, self.head = m, 0, 0
+        self.kh = np.zeros(2, dtype=np.int64)
+        self.m = m
+
+    @property
+    def k(self) -> int:
+        return int(self.kh[0])
+
+    @property
+    def head(self) -> int:
+        return int(self.kh[1])
 
     def push(self, df, dg):
-        h = self.head
-        self.dF[h] = df
-        self.dG[h] = dg
-        self.k = min(self.k + 1, self.m)
-        row = self.dF[:self.k] @ df
-        self.gram[h, :self.k] = row
-        self.gram[:self.k, h] = row
-        self.head = (h + 1) % self.m
+        """Store one pair (the kernel's push, for callers outside the iteration)."""
+        zero = np.zeros_like(df)
+        _ka.anderson_mix(np.asarray(df, dtype=float), zero, np.asarray(dg, dtype=float), zero, True, self.dF,
+                         self.dG, self.gram, self.kh, 0.0, np.empty(self.m), np.empty(df.shape[0]))
 
     def clear(self):
-        self.k = 0
-        self.head = 0
+        self.kh[:] = 0
 
 
 def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, restart_growth=1e3,
@@ -93,61 +99,52 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
         return NewtonOutcome(x, math.inf, 1, False, f"invalid start: {exc}")
     n = x.shape[0]
     hist = History(n, m) if history is None else history
-    f_prev = g_prev = None
+    f, f_prev = np.empty(n), np.empty(n)
+    ones = np.ones(n)
+    coef = np.empty(hist.m)
+    have_prev = False
+    g_prev = gx
     best, best_g, best_it = math.inf, None, 0
     accept = tol if accept is None else max(tol, accept)
     for it in range(1, max_iter + 1):
-        w = 1.0 if weights is None else weights(gx)
-        f = (gx - x) * w
-        nr = float(np.max(np.abs(f))) if n else 0.0
+        w = ones if weights is None else weights(gx)
+        nr = _ka.weighted_residual(x, gx, w, f) if n else 0.0
         if not math.isfinite(nr):
             return NewtonOutcome(x, math.inf, it, False, "non-finite residual")
         if nr <= tol:
             return NewtonOutcome(gx, nr, it, True)
         if nr > restart_growth * best:
             hist.clear()  # diverging extrapolation: restart from the plain sweep
-            f_prev = None
+            have_prev = False
         if nr < best:
             best, best_g, best_it = nr, gx, it
         elif it - best_it >= patience and best <= accept:
             return NewtonOutcome(best_g, best, it, True, f"stagnated at residual {best:.3g} (rounding)")
         elif it - best_it >= stall:
             return NewtonOutcome(best_g, best, it, False, f"no progress in {stall} sweeps (best residual {best:.3g})")
-        if f_prev is not None:
-            hist.push(f - f_prev, gx - g_prev)
-        f_prev, g_prev = f, gx
+        cand = np.empty(n)
+        status = _ka.anderson_mix(f, f_prev, gx, g_prev, have_prev, hist.dF, hist.dG, hist.gram, hist.kh, reg,
+                                  coef, cand)
+        f, f_prev = f_prev, f  # f_prev now holds this iteration's residual
+        have_prev, g_prev = True, gx
         x_new = gx
-        k = hist.k
-        if k:
-            Fk, Gk = hist.dF[:k], hist.dG[:k]
-            gram = hist.gram[:k, :k].copy()
-            gram[np.diag_indices(k)] += reg * max(float(np.trace(gram)), 1e-300)
-            try:
-                gamma = np.linalg.solve(gram, Fk @ f)
-            except np.linalg.LinAlgError:
-                gamma = None
-            if gamma is not None and np.all(np.isfinite(gamma)):
-                with np.errstate(over="ignore", invalid="ignore"):
-                    cand = gx - gamma @ Gk  # an ill-conditioned history can overflow: then restart below
-                if not np.all(np.isfinite(cand)):
-                    cand = None
-                elif project is not None:
-                    cand = project(cand)
-                if cand is not None:
-                    x_new = cand
-                else:
-                    hist.clear()
-                    f_prev = None
+        if status == _ka.MIX_OK:
+            cand = project(cand) if project is not None else cand
+            if cand is not None:
+                x_new = cand
             else:
                 hist.clear()
-                f_prev = None
+                have_prev = False
+        elif status == _ka.MIX_RESTART:
+            hist.clear()
+            have_prev = False
         try:
             g_new = gmap(x_new)
         except InvalidIterate:
             if x_new is gx:
                 return NewtonOutcome(x, nr, it, False, "the plain sweep left the admissible set")
             hist.clear()
-            f_prev = None
+            have_prev = False
             x_new = gx
             try:
                 g_new = gmap(x_new)

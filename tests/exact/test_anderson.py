@@ -51,3 +51,31 @@ def test_anderson_gives_up_when_the_residual_stops_improving():
     assert not out.converged
     assert out.iterations <= 42
     assert "no progress in 40" in out.message
+
+
+def test_mixing_kernel_against_numpy():
+    # oracle: the regularised normal equations and the extrapolation written with NumPy
+    from empo_tabular._kernels import anderson as ka
+    rng = np.random.default_rng(3)
+    n, m = 40, 5
+    h = History(n, m)
+    F, G = [], []
+    f_prev, g_prev = rng.standard_normal(n), rng.standard_normal(n)
+    for _ in range(7):  # wraps the ring buffer
+        f, gx = rng.standard_normal(n), rng.standard_normal(n)
+        coef, cand = np.empty(m), np.empty(n)
+        status = ka.anderson_mix(f, f_prev, gx, g_prev, True, h.dF, h.dG, h.gram, h.kh, 1e-10, coef, cand)
+        F.append(f - f_prev)
+        G.append(gx - g_prev)
+        Fk, Gk = np.array(F[-m:]), np.array(G[-m:])
+        A = Fk @ Fk.T
+        A += 1e-10 * np.trace(A) * np.eye(len(Fk))
+        gamma = np.linalg.solve(A, Fk @ f)
+        assert status == ka.MIX_OK
+        np.testing.assert_allclose(cand, gx - gamma @ Gk, rtol=1e-9, atol=1e-12)
+        f_prev, g_prev = f, gx
+    w = rng.random(n) + 0.5
+    x, gx, out = rng.standard_normal(n), rng.standard_normal(n), np.empty(n)
+    assert ka.weighted_residual(x, gx, w, out) == np.max(np.abs((gx - x) * w))
+    gx[3] = np.nan
+    assert ka.weighted_residual(x, gx, w, out) == np.inf
