@@ -199,6 +199,37 @@ def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, a
 
 
 @kernel(parallel=True)
+def block_phase1_sweep(order, block_ptr, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, goal_count,
+                       gamma_h, beta_h, belief, use_belief, optimistic, VM, PI):
+    """In-place :func:`phase1_sweep` (no fp16) on blocks of ``order`` that run in parallel.
+
+    Gauss-Seidel within block ``b = order[block_ptr[b]:block_ptr[b + 1]]``, Jacobi between blocks (each
+    block reads its own copy of the continuation table, taken when the sweep starts): the result depends on
+    the blocks, not on the number of threads.
+    """
+    S = VM.shape[0]
+    M = hprof.shape[1] * VM.shape[2]
+    A = PI.shape[3]
+    VMf = VM.reshape(S, M)
+    achf = ach.reshape(S, M)
+    sign = -1.0 if optimistic else 1.0
+    W0 = np.empty((S, M))
+    for s in range(S):
+        fill_continuation(s, achf, VMf, gamma_h, W0)
+    for b in prange(block_ptr.shape[0] - 1):
+        W = W0.copy()
+        t, best, Q, q, pi = np.empty(M), np.empty(M), np.empty((M, A)), np.empty(A), np.empty(A)
+        for idx in range(block_ptr[b], block_ptr[b + 1]):
+            s = order[idx]
+            if terminal[s]:
+                set_terminal_state(s, VMf, PI)
+            else:
+                phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
+                             belief, use_belief, False, sign, achf, W, VMf, PI, t, best, Q, q, pi)
+            fill_continuation(s, achf, VMf, gamma_h, W)
+
+
+@kernel(parallel=True)
 def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach,
                   goal_count, gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM, PI):
     """Backward induction level by level, the states of one level split over ``n_chunks`` threads.

@@ -30,3 +30,20 @@ def use_parallel(n_states: int, parallel) -> bool:
 def n_chunks() -> int:
     """Work chunks per level: one per Numba thread."""
     return max(1, numba.get_num_threads())
+
+
+#: Stationary worlds from this many states on are swept in ``SWEEP_BLOCKS`` blocks that run in parallel
+#: (Gauss-Seidel within a block, Jacobi between blocks; ``_kernels.phase2.block_gauss_seidel_sweep``).  The
+#: blocks depend on the size only, never on the threads, so the iterates -- and the bits of the answer -- are
+#: the same on one thread or many.  Below it a sweep is too short for a parallel region to pay.
+BLOCK_MIN_STATES = 50_000
+SWEEP_BLOCKS = 2
+
+
+def sweep_blocks(n_states: int):
+    """Block boundaries into the sweep order (``int64``, ``SWEEP_BLOCKS + 1`` entries), or None below the size."""
+    if n_states < BLOCK_MIN_STATES:
+        return None
+    import numpy as np
+
+    return np.linspace(0, n_states, SWEEP_BLOCKS + 1).astype(np.int64)

@@ -15,7 +15,7 @@ from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_br
 from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
-from .parallel import n_chunks, use_parallel
+from .parallel import n_chunks, sweep_blocks, use_parallel
 from .._validation import scalar_repr, as_array, check_finite, check_range, fmt_index
 from ..core.params import EmpoParams
 from ..core.results import SolverResult
@@ -364,10 +364,15 @@ def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
     VM = np.zeros((S, H, G))
     counter = [0]
 
+    blocks = sweep_blocks(S)
+
     def at(beta):
         def g(x):
             VM.reshape(-1)[:] = x
-            _k1.phase1_sweep(order, *args, beta, b, use_belief, False, optimistic, VM, VM, PI)
+            if blocks is None:
+                _k1.phase1_sweep(order, *args, beta, b, use_belief, False, optimistic, VM, VM, PI)
+            else:
+                _k1.block_phase1_sweep(order, blocks, *args, beta, b, use_belief, optimistic, VM, PI)
             counter[0] += 1
             out = VM.reshape(-1).copy()
             if not np.all(np.isfinite(out)):

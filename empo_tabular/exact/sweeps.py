@@ -34,6 +34,7 @@ from .anderson import anderson
 from .branch import (SIGN_MAX_UNKNOWNS, branch_index, branch_test_message, passes_branch_test,
                      rightmost_at_fixed_point)
 from .continuation import InvalidIterate, continuation
+from .parallel import sweep_blocks
 from .system import NewtonSystem, Phase2Solution, newton_at_beta, param_args, world_args
 
 HISTORY = 8
@@ -73,6 +74,7 @@ class SweepMap:
         self.U = np.full(S, -1.0)
         self.err = np.zeros(2, dtype=np.int64)
         self.order = np.arange(S - 1, -1, -1, dtype=np.int64)
+        self.blocks = sweep_blocks(S)
         self.wargs = world_args(world, prior)
         self.w = np.ones(self.nE + S)
         self.live_f = self.live.astype(np.float64)
@@ -104,8 +106,12 @@ class SweepMap:
         def g(x):
             self.buf[:] = x
             self.err[:] = 0
-            _k2.gauss_seidel_sweep(self.order, *self.wargs, *pargs, p.terminal_v_r, False, 1.0, self.Q, self.PI,
-                                   self.VE, self.X, self.U, self.V, self.err)
+            if self.blocks is None:
+                _k2.gauss_seidel_sweep(self.order, *self.wargs, *pargs, p.terminal_v_r, False, 1.0, self.Q,
+                                       self.PI, self.VE, self.X, self.U, self.V, self.err)
+            else:
+                _k2.block_gauss_seidel_sweep(self.order, self.blocks, *self.wargs, *pargs, p.terminal_v_r, self.Q,
+                                             self.PI, self.VE, self.X, self.U, self.V, self.err)
             self.sweeps += 1
             if self.err[0]:
                 raise InvalidIterate("X_h = 0")

@@ -120,3 +120,60 @@ def test_stationary_solvers_run_blas_on_one_thread(monkeypatch):
         et.solve_phase2(w, et.solve_phase1(w, p), p)
         assert max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas") == 2  # restored
     assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("name", ["door", "shared_switch"])
+def test_block_parallel_sweeps_agree_with_newton(name, monkeypatch):
+    # large worlds sweep in parallel blocks (exact.parallel.sweep_blocks); force them on small ones
+    import empo_tabular.exact.parallel as parallel_module
+    monkeypatch.setattr(parallel_module, "BLOCK_MIN_STATES", 0)
+    gw, p = get_scenario(name)
+    check_default_against_newton(gw.world, p)
+
+
+def test_block_sweep_kernels_are_gauss_seidel_within_and_jacobi_between_blocks():
+    # consistency check against the serial kernels (themselves checked against the oracle): each block is a
+    # serial sweep over its states from the same start, and the blocks' rows are combined
+    from empo_tabular._kernels import phase1 as k1, phase2 as k2
+    from empo_tabular.exact.system import param_args, world_args
+    w = et.random_world(40, n_actions=2, n_goals=2, seed=5)
+    p = et.EmpoParams(beta_r=3.0, gamma_r=0.9, gamma_h=0.9)
+    prior = et.solve_phase1(w, p)
+    S, rng = w.n_states, np.random.default_rng(0)
+    order = rng.permutation(S).astype(np.int64)
+    blocks = np.array([0, 17, 40], dtype=np.int64)
+    # Phase 2
+    sm = SweepMap(w, prior, p)
+    g = sm.at(p.beta_r)
+    x = g(g(sm.start()))
+    wargs, pargs = world_args(w, prior), param_args(p, p.beta_r)
+
+    def tables():
+        sm.buf[:] = x
+        return sm.Q.copy(), sm.PI.copy(), sm.VE.copy(), sm.X.copy(), sm.U.copy(), sm.V.copy()
+
+    got = tables()
+    k2.block_gauss_seidel_sweep(order, blocks, *wargs, *pargs, p.terminal_v_r, *got, np.zeros(2, np.int64))
+    expected = [np.empty_like(a) for a in got]
+    for lo, hi in zip(blocks[:-1], blocks[1:]):
+        t = tables()
+        k2.gauss_seidel_sweep(order[lo:hi].copy(), *wargs, *pargs, p.terminal_v_r, False, 1.0, *t,
+                              np.zeros(2, np.int64))
+        for e, a in zip(expected, t):
+            e[order[lo:hi]] = a[order[lo:hi]]
+    for e, a in zip(expected, got):
+        np.testing.assert_array_equal(a[order], e[order])
+    # Phase 1
+    args = (w.terminal, w.trans_ptr, w.trans_succ, w.trans_prob, w.n_ar, w.n_ah, w.human_profiles,
+            w.human_action_counts, w.achieved_by_state, w.goal_count, p.gamma_h)
+    b = np.zeros((S, w.n_humans, w.n_own_actions))
+    VM0 = rng.random((S, w.n_humans, w.n_goals))
+    VM, PI = VM0.copy(), np.zeros((S, w.n_humans, w.n_goals, w.n_own_actions))
+    k1.block_phase1_sweep(order, blocks, *args, p.beta_h, b, False, False, VM, PI)
+    VMe, PIe = np.empty_like(VM), np.empty_like(PI)
+    for lo, hi in zip(blocks[:-1], blocks[1:]):
+        V1, P1 = VM0.copy(), np.zeros_like(PI)
+        k1.phase1_sweep(order[lo:hi].copy(), *args, p.beta_h, b, False, False, False, V1, V1, P1)
+        VMe[order[lo:hi]], PIe[order[lo:hi]] = V1[order[lo:hi]], P1[order[lo:hi]]
+    np.testing.assert_array_equal(VM, VMe)
+    np.testing.assert_array_equal(PI, PIe)
