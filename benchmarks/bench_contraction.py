@@ -23,7 +23,8 @@ Measured (2 cores shared with other jobs; CPU seconds are this process plus its 
   equal to 9e-11.  Before this change (same machine, quiet): 16.6 s wall.  Peak RSS 0.24 GB.
 * 9,900-state room (``--width 10 --height 10``), 40 betas, 2 workers, load ~1.5 (this run's own two workers):
   177.2 s wall, 341.7 CPU s (branch 8.87 s), peak RSS 0.64 GB (a worker); under load ~2-3: 263.7 s wall,
-  344.8 CPU s.  The goal (120 s) is missed.  Before: not finished in 30 minutes.  Per grid point ~8.6 CPU s: one LU of
+  344.8 CPU s.  After ARPACK's warm starts got a random part (a warm start alone once returned a subdominant
+  rho at beta_r = 1000), load ~1.5: 190.4 s wall, 367.6 CPU s, 0.65 GB.  The goal (120 s) is missed.  Before: not finished in 30 minutes.  Per grid point ~8.6 CPU s: one LU of
   the 39,600-unknown evaluator system (~1.8 s, fill 44) and ~200 solves with it at ~23 ms each (ARPACK, Perron
   bound, branch derivative, Picard and beta-derivative refinement), plus 10 GMRES solves at the box points.
 
