@@ -69,7 +69,8 @@ def q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h
 
 @kernel(inline="always")
 def fill_continuation(s, achf, VM, gamma_h, W):
-    """Row ``s`` of the continuation table: ``W[s, m] = 1`` where goal ``m`` holds at ``s``, else ``gamma_h V(s, m)``."""
+    """Row ``s`` of the continuation table: ``W[s, m] = 1`` where goal ``m`` holds at ``s``, else
+    ``gamma_h V(s, m)``."""
     for m in range(VM.shape[1]):
         W[s, m] = 1.0 if achf[s, m] else gamma_h * VM[s, m]
 

@@ -85,7 +85,8 @@ def weigh_by_profiles(s, n_ah, prof_fg, tmp, out_ve):
 
 @kernel(inline="always")
 def fill_packed(s, achf, VEf, V, gamma_h, Z):
-    """Row ``s`` of the packed successor table: ``Z[s, 0] = V_r(s)``, ``Z[s, 1 + m] = 1_g(s) or gamma_h V_h^e(s, m)``."""
+    """Row ``s`` of the packed successor table: ``Z[s, 0] = V_r(s)``, ``Z[s, 1 + m] = 1_g(s)`` or
+    ``gamma_h V_h^e(s, m)``."""
     Z[s, 0] = V[s]
     for m in range(VEf.shape[1]):
         Z[s, 1 + m] = 1.0 if achf[s, m] else gamma_h * VEf[s, m]

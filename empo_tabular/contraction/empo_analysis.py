@@ -179,7 +179,8 @@ def analyze_reduced(maps, q_star, beta, *, seed: int = 0, options=None, keep_jac
       solve the V_h^e system by refinement from the LU at ``q_star``
       (:meth:`EmpoMaps.reduced_near`), which gives the same values to ~1e-14.
 
-    ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread (:func:`~empo_tabular.core.numerics.one_blas_thread`).
+    ``jacobian_method`` is ``"analytic_factored"``.  BLAS runs on one thread
+    (:func:`~empo_tabular.core.numerics.one_blas_thread`).
     Without ``factors``, ``options["reduced_route"]`` (:func:`reduced_route`; by default ``n_q >
     reduced_dense_max``) may send the call to :func:`analyze_reduced_matrix_free` instead.
     ``workspace`` (optional dict) keeps the large ``|J_R|`` buffer between calls of a sweep.
