@@ -229,19 +229,9 @@ def test_wrong_types():
         et.solve_phase1(chain_world(), {"beta_r": 1})
 
 
-def _cycle_world():
-    """Two states that can cycle forever (state 0 -> 1 -> 0 with robot action 1); the goal holds at state 1."""
-    T = np.zeros((2, 2, 1, 2))
-    T[0, 0, 0, 1] = 1.0
-    T[0, 1, 0, 0] = 1.0
-    T[1, :, 0, 0] = 1.0
-    achieved = np.array([[[False, True]]])
-    return TabularWorld.from_dense(T, [False, False], [[0]], achieved, [[1.0]])
-
-
 def test_gamma_r_one_on_cyclic_world_is_refused_up_front():
     """gamma_r = 1 on a world that can cycle forever: no solution; refused before any iteration."""
-    w = _cycle_world()
+    w = cycle_world()
     p = EmpoParams(gamma_r=1.0, gamma_h=0.5)
     prior = et.solve_phase1(w, p)
     with pytest.raises(ValueError, match=r"gamma_r = 1 on a cyclic world is not supported: .*V_r .* unbounded"):
@@ -250,12 +240,12 @@ def test_gamma_r_one_on_cyclic_world_is_refused_up_front():
 
 def test_gamma_h_one_on_cyclic_world_is_refused_in_phase1():
     with pytest.raises(ValueError, match=r"gamma_h = 1 on a cyclic world is not supported: .*V_h\^m"):
-        et.solve_phase1(_cycle_world(), EmpoParams(gamma_h=1.0, gamma_r=0.5))
+        et.solve_phase1(cycle_world(), EmpoParams(gamma_h=1.0, gamma_r=0.5))
 
 
 def test_gamma_h_one_on_cyclic_world_is_refused_in_phase2():
     """V_h^e also uses gamma_h: a prior computed at gamma_h < 1 does not let Phase 2 run at gamma_h = 1."""
-    w = _cycle_world()
+    w = cycle_world()
     prior = et.solve_phase1(w, EmpoParams(gamma_h=0.5, gamma_r=0.5))
     with pytest.raises(ValueError, match="gamma_h = 1 on a cyclic world"):
         check_phase2_inputs(w, prior, EmpoParams(gamma_h=1.0, gamma_r=0.5))
