@@ -318,6 +318,13 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
     beta = 0.0
     n_steps = 0
     rejected = 0
+    def fold(last_step):
+        """The outcome when steps down to ``last_step`` from ``beta`` all failed: a fold at ``beta``."""
+        return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
+                                   f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be continued past "
+                                   f"beta = {beta:.6g} (steps down to {last_step:.2g} failed; last try: {why})",
+                                   fold_beta=beta, rejected=rejected)
+
     while beta < finite_target:
         n_steps += 1
         if n_steps > max_steps:
@@ -358,10 +365,7 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
                        f"the corrector landed on the fold's middle sheet")
                 step *= 0.5
                 if step < min_rel_step * max(1.0, beta):
-                    return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                               f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
-                                               f"continued past beta = {beta:.6g} (steps down to {2.0 * step:.2g} "
-                                               f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
+                    return fold(2.0 * step)
                 continue
             else:
                 beta = nxt
@@ -377,10 +381,7 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
                 continue
         step *= 0.25
         if step < min_rel_step * max(1.0, beta):
-            return ContinuationOutcome(pts[-1], beta, False, last.residual, total_newton, betas,
-                                       f"fold at beta = {beta:.6g}: the branch from beta = 0 cannot be "
-                                       f"continued past beta = {beta:.6g} (steps down to {4.0 * step:.2g} "
-                                       f"failed; last try: {why})", fold_beta=beta, rejected=rejected)
+            return fold(4.0 * step)
     if not math.isfinite(beta_target):
         out = solve_at(math.inf, pts[-1])
         total_newton += out.iterations
