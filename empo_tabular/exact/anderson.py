@@ -151,6 +151,5 @@ def anderson(gmap, x0, *, tol, weights=None, m=8, max_iter=500, project=None, re
             except InvalidIterate:
                 return NewtonOutcome(x, nr, it, False, "the plain sweep left the admissible set")
         x, gx = x_new, g_new
-    w = 1.0 if weights is None else weights(gx)
-    nr = float(np.max(np.abs((gx - x) * w))) if n else 0.0
+    nr = _ka.weighted_residual(x, gx, ones if weights is None else weights(gx), f) if n else 0.0
     return NewtonOutcome(gx, nr, max_iter, nr <= tol, "" if nr <= tol else f"iteration limit ({max_iter} sweeps)")
