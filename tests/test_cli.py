@@ -261,8 +261,12 @@ def test_ctrl_c_says_interrupted_and_how_to_resume(tmp_path):
     out = tmp_path / "run"
     argv = ["sa", "corridor", "--steps", "50000000", "--mode", "sampled", "--out", str(out),
             "--checkpoint-every", "200000"]
+    # a terminal's Ctrl-C: SIGINT at its default in the child, even when the suite itself runs as a background
+    # job of a non-interactive shell (which starts its children with SIGINT ignored: the run then finished
+    # with exit 0 despite the signal)
     proc = subprocess.Popen([sys.executable, "-m", "empo_tabular.cli", *argv], env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while not (out / "sa_checkpoint.npz").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
