@@ -12,6 +12,10 @@ For a non-terminal state ``s``, human ``h`` and goal ``g`` not achieved at ``s``
 ``V_h^m = 0`` and ``pi_h = 0``.  The belief ``mu`` about the other humans is
 uniform unless ``use_belief``, in which case human ``j`` is believed to play
 ``belief[s, j, a_j]`` independently.
+
+The robot's actions are read through ``robot_ptr, robot_rows`` (``TabularWorld.robot_rows``): for state ``s`` and joint
+human action ``k`` the rows ``(s, a_r, k)`` with repeated rows dropped, which changes neither the minimum nor the
+first minimiser.
 """
 import numpy as np
 from numba import prange
@@ -33,9 +37,10 @@ def others_weight(s, h, k, hprof, belief, use_belief, uniform_w):
 
 
 @kernel
-def q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h, belief, use_belief,
+def q_human(s, h, g, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own, ach, VM, gamma_h, belief, use_belief,
             uniform_w, fp16, optimistic, out_q, out_arg):
-    """``out_q[a] = Q_h^m(s, g, a)`` for ``a < n_own``; ``out_arg[k]`` = minimising a_r."""
+    """``out_q[a] = Q_h^m(s, g, a)`` for ``a < n_own``; ``out_arg[k]`` = the row ``(s, a_r, k)`` of the first
+    minimising a_r (-1 where the other humans' weight is 0)."""
     for a in range(out_q.shape[0]):
         out_q[a] = 0.0
     for k in range(n_ah):
@@ -46,8 +51,8 @@ def q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h
             continue
         best = np.inf
         best_r = 0
-        for ar in range(n_ar):
-            r = (s * n_ar + ar) * n_ah + k
+        for idx in range(robot_ptr[s * n_ah + k], robot_ptr[s * n_ah + k + 1]):
+            r = robot_rows[idx]
             t = 0.0
             for i in range(ptr[r], ptr[r + 1]):
                 j = succ[i]
@@ -60,7 +65,7 @@ def q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h
                 t = -t
             if t < best:
                 best = t
-                best_r = ar
+                best_r = r
         if optimistic:
             best = -best
         out_arg[k] = best_r
@@ -87,11 +92,11 @@ def set_terminal_state(s, VMw, PI):
 
 
 @kernel(inline="always")
-def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h, belief,
-                 use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi):
+def phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
+                 belief, use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi):
     """The Phase 1 backup at one state for all goals of all humans (flat index ``m = h * G + g``).
 
-    For every joint human profile ``k`` and robot action the row is read
+    For every joint human profile ``k`` and distinct robot-action row the row is read
     once, giving ``t[m] = sum_s' T W(s', m)`` with the continuation table
     ``W(s', m) = 1_g(s') + (1 - 1_g(s')) gamma_h V(s', m)`` (:func:`fill_continuation`:
     one gather per successor instead of two);
@@ -112,8 +117,8 @@ def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_
     for k in range(n_ah):
         for m in range(M):
             best[m] = np.inf
-        for ar in range(n_ar):
-            r = (s * n_ar + ar) * n_ah + k
+        for idx in range(robot_ptr[s * n_ah + k], robot_ptr[s * n_ah + k + 1]):
+            r = robot_rows[idx]
             lo = ptr[r]
             hi = ptr[r + 1]
             j = succ[lo]
@@ -165,7 +170,7 @@ def phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_
 
 
 @kernel
-def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, goal_count,
+def phase1_sweep(order, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, ach, goal_count,
                  gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM_read, VM_write, PI):
     """Apply the Phase 1 backup (:func:`phase1_state`) at every state of ``order``, in that order.
 
@@ -193,15 +198,15 @@ def phase1_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, a
             if in_place:
                 fill_continuation(s, achf, VMw, gamma_h, W)
             continue
-        phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
+        phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
                      belief, use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi)
         if in_place:
             fill_continuation(s, achf, VMw, gamma_h, W)
 
 
 @kernel(parallel=True)
-def block_phase1_sweep(order, block_ptr, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, goal_count,
-                       gamma_h, beta_h, belief, use_belief, optimistic, VM, PI):
+def block_phase1_sweep(order, block_ptr, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, ach,
+                       goal_count, gamma_h, beta_h, belief, use_belief, optimistic, VM, PI):
     """In-place :func:`phase1_sweep` (no fp16) on blocks of ``order`` that run in parallel.
 
     Gauss-Seidel within block ``b = order[block_ptr[b]:block_ptr[b + 1]]``, Jacobi between blocks (each
@@ -225,14 +230,14 @@ def block_phase1_sweep(order, block_ptr, terminal, ptr, succ, prob, n_ar, n_ah, 
             if terminal[s]:
                 set_terminal_state(s, VMf, PI)
             else:
-                phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
-                             belief, use_belief, False, sign, achf, W, VMf, PI, t, best, Q, q, pi)
+                phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h,
+                             beta_h, belief, use_belief, False, sign, achf, W, VMf, PI, t, best, Q, q, pi)
             fill_continuation(s, achf, VMf, gamma_h, W)
 
 
 @kernel(parallel=True)
-def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach,
-                  goal_count, gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM, PI):
+def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof,
+                  n_own_h, ach, goal_count, gamma_h, beta_h, belief, use_belief, fp16, optimistic, VM, PI):
     """Backward induction level by level, the states of one level split over ``n_chunks`` threads.
 
     ``level_states[level_ptr[L]:level_ptr[L + 1]]`` are the states of height
@@ -257,13 +262,13 @@ def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, 
                     set_terminal_state(s, VMf, PI)
                     fill_continuation(s, achf, VMf, gamma_h, W)
                     continue
-                phase1_state(s, terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, goal_count,
+                phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count,
                              gamma_h, beta_h, belief, use_belief, fp16, sign, achf, W, VMf, PI, t, best, Q, q, pi)
                 fill_continuation(s, achf, VMf, gamma_h, W)
 
 
 @kernel
-def phase1_jacobian(terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, goal_count, gamma_h, beta_h,
+def phase1_jacobian(terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, ach, goal_count, gamma_h, beta_h,
                     belief, use_belief, optimistic, VM, rows, cols, vals, max_succ):
     """COO entries of the (semi-smooth) Jacobian of the Phase 1 map at ``VM``.
 
@@ -295,7 +300,7 @@ def phase1_jacobian(terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, 
             for g in range(goal_count[h]):
                 if ach[s, h, g]:
                     continue
-                q_human(s, h, g, ptr, succ, prob, n_ar, n_ah, hprof, n_own, ach, VM, gamma_h, belief,
+                q_human(s, h, g, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own, ach, VM, gamma_h, belief,
                         use_belief, uniform_w, False, optimistic, q, arg)
                 softmax_row(q, n_own, beta_h, pi)
                 v = 0.0
@@ -315,7 +320,7 @@ def phase1_jacobian(terminal, ptr, succ, prob, n_ar, n_ah, hprof, n_own_h, ach, 
                     w = c[a] * mu * gamma_h
                     if w == 0.0:
                         continue
-                    r = (s * n_ar + arg[k]) * n_ah + k
+                    r = arg[k]
                     for i in range(ptr[r], ptr[r + 1]):
                         j = succ[i]
                         if ach[j, h, g]:

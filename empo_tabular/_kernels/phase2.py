@@ -265,51 +265,6 @@ def gauss_seidel_sweep(order, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_
 
 
 @kernel(parallel=True)
-def block_gauss_seidel_sweep(order, block_ptr, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach, goal_weight,
-                             goal_count, beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r,
-                             Q, PI, VE, X, U, V, err):
-    """:func:`gauss_seidel_sweep` (``alpha = 1``, no fp16) on blocks of ``order`` that run in parallel.
-
-    Block ``b`` is ``order[block_ptr[b]:block_ptr[b + 1]]``.  Within a block the states are updated in
-    chain order (Gauss-Seidel); a successor in another block is read as it was when the sweep started
-    (Jacobi between blocks).  Each block reads its own copy of the packed successor table, so the result
-    depends on the blocks, never on the number of threads or their timing.  Same fixed points as
-    :func:`gauss_seidel_sweep`.
-    """
-    S = VE.shape[0]
-    H = VE.shape[1]
-    M = H * VE.shape[2]
-    VEf = VE.reshape(S, M)
-    achf = ach.reshape(S, M)
-    pfgf = prof_fg.reshape(S, M, n_ah)
-    pp = np.array([beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, 1.0])
-    n_blocks = block_ptr.shape[0] - 1
-    Z0 = np.empty((S, M + 1))
-    for s in range(S):
-        fill_packed(s, achf, VEf, V, gamma_h, Z0)
-    set_terminal_rows(terminal, terminal_v_r, achf, VEf, gamma_h, Q, PI, VE, X, U, V, Z0)
-    bad_at = np.full(n_blocks, -1, dtype=np.int64)
-    for b in prange(n_blocks):
-        Z = Z0.copy()
-        q, vef, tmp, x = np.empty(n_ar), np.empty(M), np.empty((n_ah, M)), np.empty(H)
-        ve3 = vef.reshape(1, H, VE.shape[2])
-        for idx in range(block_ptr[b], block_ptr[b + 1]):
-            s = order[idx]
-            if terminal[s]:
-                continue
-            bad = gs_state(s, terminal, ptr, succ, prob, n_ar, n_ah, prof, pfgf, achf, goal_weight, goal_count, pp,
-                           False, Q, PI, VE, VEf, X, U, V, Z, q, vef, ve3, tmp, x)
-            if bad >= 0:
-                bad_at[b] = s * H + bad
-                break
-    for b in range(n_blocks):
-        if bad_at[b] >= 0:
-            err[0] = ST_X_ZERO
-            err[1] = bad_at[b]
-            return
-
-
-@kernel(parallel=True)
 def backward_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, ach,
                     goal_weight, goal_count, beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r, terminal_v_r, fp16,
                     Q, PI, VE, X, U, V, err):

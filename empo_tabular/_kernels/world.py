@@ -173,3 +173,39 @@ def heights(order, ptr, succ, n_rows_per_state, out_height):
                 if out_height[succ[i]] > h:
                     h = out_height[succ[i]]
         out_height[s] = h + 1
+
+
+@kernel
+def distinct_robot_rows(n_states, ptr, succ, prob, n_ar, n_ah, out_ptr, out_rows):
+    """For every state ``s`` and joint human action ``k``, the rows ``(s, a, k)`` of the robot actions ``a`` with
+    repeats dropped: a row equal to an earlier one (same successors and probabilities, entry by entry) is not
+    listed.  They are ``out_rows[out_ptr[s * n_ah + k]:out_ptr[s * n_ah + k + 1]]``, in robot-action order, so the
+    first listed minimiser is the first minimiser over all robot actions.  ``out_ptr`` has ``S * n_ah + 1``
+    entries, ``out_rows`` room for ``S * n_ar * n_ah``; returns the number of rows listed."""
+    n = 0
+    out_ptr[0] = 0
+    for s in range(n_states):
+        for k in range(n_ah):
+            first = n
+            for a in range(n_ar):
+                r = (s * n_ar + a) * n_ah + k
+                lo, hi = ptr[r], ptr[r + 1]
+                repeat = False
+                for t in range(first, n):
+                    q = out_rows[t]
+                    qlo = ptr[q]
+                    if ptr[q + 1] - qlo != hi - lo:
+                        continue
+                    same = True
+                    for i in range(hi - lo):
+                        if succ[lo + i] != succ[qlo + i] or prob[lo + i] != prob[qlo + i]:
+                            same = False
+                            break
+                    if same:
+                        repeat = True
+                        break
+                if not repeat:
+                    out_rows[n] = r
+                    n += 1
+            out_ptr[s * n_ah + k + 1] = n
+    return n

@@ -239,7 +239,7 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
     t0 = time.perf_counter()
     VM = np.zeros((S, H, G))
     PI = np.zeros((S, H, G, A))
-    args = (world.terminal, world.trans_ptr, world.trans_succ, world.trans_prob, world.n_ar, world.n_ah,
+    args = (world.terminal, world.trans_ptr, world.trans_succ, world.trans_prob, *world.robot_rows, world.n_ah,
             world.human_profiles, world.human_action_counts, world.achieved_by_state, world.goal_count,
             params.gamma_h)
     info = dict(method="backward_sweep", iterations=1, residual=0.0, converged=True, betas=[params.beta_h],
@@ -288,7 +288,7 @@ def phase1_residuals(world: TabularWorld, params: EmpoParams, V_h_m, pi_h=None, 
     b, use_belief = _check_belief(world, belief)
     out_v, out_pi = np.zeros((S, H, G)), np.zeros((S, H, G, A))
     _k1.phase1_sweep(np.arange(S, dtype=np.int64), world.terminal, world.trans_ptr, world.trans_succ,
-                     world.trans_prob, world.n_ar, world.n_ah, world.human_profiles, world.human_action_counts,
+                     world.trans_prob, *world.robot_rows, world.n_ah, world.human_profiles, world.human_action_counts,
                      world.achieved_by_state, world.goal_count, params.gamma_h, params.beta_h, b, use_belief, False,
                      optimistic, VM, out_v, out_pi)
     real = (np.arange(G)[None, :] < world.goal_count[:, None])[None] & (~world.terminal)[:, None, None]

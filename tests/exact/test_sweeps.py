@@ -5,7 +5,7 @@ import pytest
 
 import empo_tabular as et
 from empo_tabular.exact.anderson import anderson
-from empo_tabular.exact.sweeps import SweepMap
+from empo_tabular.exact.sweeps import SweepMap, marginal_table
 from empo_tabular.exact.system import NewtonSystem, newton_at_beta
 from empo_tabular.worlds.scenarios import get_scenario, list_scenarios
 
@@ -134,8 +134,8 @@ def test_block_parallel_sweeps_agree_with_newton(name, monkeypatch):
 def test_block_sweep_kernels_are_gauss_seidel_within_and_jacobi_between_blocks():
     # consistency check against the serial kernels (themselves checked against the oracle): each block is a
     # serial sweep over its states from the same start, and the blocks' rows are combined
-    from empo_tabular._kernels import phase1 as k1, phase2 as k2
-    from empo_tabular.exact.system import param_args, world_args
+    from empo_tabular._kernels import phase1 as k1, phase2_marginal as km
+    from empo_tabular.exact.system import param_args
     w = et.random_world(40, n_actions=2, n_goals=2, seed=5)
     p = et.EmpoParams(beta_r=3.0, gamma_r=0.9, gamma_h=0.9)
     prior = et.solve_phase1(w, p)
@@ -146,25 +146,25 @@ def test_block_sweep_kernels_are_gauss_seidel_within_and_jacobi_between_blocks()
     sm = SweepMap(w, prior, p)
     g = sm.at(p.beta_r)
     x = g(g(sm.start()))
-    wargs, pargs = world_args(w, prior), param_args(p, p.beta_r)
+    wargs, pargs = sm.wargs, param_args(p, p.beta_r)
 
     def tables():
         sm.buf[:] = x
         return sm.Q.copy(), sm.PI.copy(), sm.VE.copy(), sm.X.copy(), sm.U.copy(), sm.V.copy()
 
     got = tables()
-    k2.block_gauss_seidel_sweep(order, blocks, *wargs, *pargs, p.terminal_v_r, *got, np.zeros(2, np.int64))
+    km.block_marginal_gauss_seidel_sweep(order, blocks, *wargs, *pargs, p.terminal_v_r, *got, np.zeros(2, np.int64))
     expected = [np.empty_like(a) for a in got]
     for lo, hi in zip(blocks[:-1], blocks[1:]):
         t = tables()
-        k2.gauss_seidel_sweep(order[lo:hi].copy(), *wargs, *pargs, p.terminal_v_r, False, 1.0, *t,
-                              np.zeros(2, np.int64))
+        km.marginal_gauss_seidel_sweep(order[lo:hi].copy(), *wargs, *pargs, p.terminal_v_r, *t,
+                                       np.zeros(2, np.int64))
         for e, a in zip(expected, t):
             e[order[lo:hi]] = a[order[lo:hi]]
     for e, a in zip(expected, got):
         np.testing.assert_array_equal(a[order], e[order])
     # Phase 1
-    args = (w.terminal, w.trans_ptr, w.trans_succ, w.trans_prob, w.n_ar, w.n_ah, w.human_profiles,
+    args = (w.terminal, w.trans_ptr, w.trans_succ, w.trans_prob, *w.robot_rows, w.n_ah, w.human_profiles,
             w.human_action_counts, w.achieved_by_state, w.goal_count, p.gamma_h)
     b = np.zeros((S, w.n_humans, w.n_own_actions))
     VM0 = rng.random((S, w.n_humans, w.n_goals))
@@ -177,3 +177,83 @@ def test_block_sweep_kernels_are_gauss_seidel_within_and_jacobi_between_blocks()
         VMe[order[lo:hi]], PIe[order[lo:hi]] = V1[order[lo:hi]], P1[order[lo:hi]]
     np.testing.assert_array_equal(VM, VMe)
     np.testing.assert_array_equal(PI, PIe)
+
+
+@pytest.mark.parametrize("name", ["shared_switch", "random"])
+def test_marginal_sweep_is_one_gauss_seidel_sweep_of_the_oracle(name):
+    # the human-marginal successor table (kernels phase2_marginal) against the oracle's sweep over rows (s, a, k)
+    from oracle.naive import naive_gauss_seidel_sweep
+    if name == "random":
+        w = et.random_world(60, n_humans=2, n_actions=2, n_goals=2, acyclic=False, branching=3, seed=3)
+        p = et.EmpoParams(beta_r=4.0, gamma_r=0.9, gamma_h=0.9)
+    else:
+        gw, p = get_scenario(name)
+        w = gw.world
+    prior = et.solve_phase1(w, p)
+    sm = SweepMap(w, prior, p)
+    rng = np.random.default_rng(1)
+    x = sm.start()
+    x[:sm.nE] *= rng.uniform(0.2, 1.8, sm.nE)
+    x[sm.nE:] *= rng.uniform(0.5, 2.0, sm.S)
+    order = rng.permutation(w.n_states).astype(np.int64)
+    sm.order = order
+    got = sm.at(p.beta_r)(x)
+    want = naive_gauss_seidel_sweep(w, prior.profile, prior.profile_fixed_goal, p, x[:sm.nE].reshape(sm.VE.shape),
+                                    x[sm.nE:], order)
+    np.testing.assert_allclose(got[:sm.nE], want["V_h_e"].ravel(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got[sm.nE:], want["V_r"], rtol=1e-13)
+    live = ~w.terminal
+    np.testing.assert_allclose(sm.Q[live], want["Q_r"][live], rtol=1e-13)
+    np.testing.assert_allclose(sm.PI[live], want["pi_r"][live], rtol=1e-12, atol=1e-15)
+    # one entry per distinct successor of each live (s, a): the table is no longer than that
+    mptr, msucc, _ = marginal_table(w, prior)
+    for s in np.flatnonzero(live)[:40]:
+        for a in range(w.n_ar):
+            distinct = set()
+            for k in range(w.n_ah):
+                distinct.update(w.row(s, a, k)[0].tolist())
+            e = slice(mptr[s * w.n_ar + a], mptr[s * w.n_ar + a + 1])
+            assert sorted(msucc[e].tolist()) == sorted(distinct)
+
+
+def robot_rows_by_hand(w):
+    """Per (s, k): the robot actions' rows, keeping the first of every group of equal rows (successors and
+    probabilities as multisets, which is how the world stores a row: sorted, duplicates merged)."""
+    out = []
+    for s in range(w.n_states):
+        for k in range(w.n_ah):
+            seen, keep = set(), []
+            for a in range(w.n_ar):
+                succ, prob = w.row(s, a, k)
+                key = tuple(sorted(zip(succ.tolist(), prob.tolist())))
+                if key not in seen:
+                    seen.add(key)
+                    keep.append((s * w.n_ar + a) * w.n_ah + k)
+            out.append(keep)
+    return out
+
+
+def test_robot_rows_drop_exactly_the_repeated_rows():
+    # two robot actions, one human action: a = 0 and a = 1 lead to the same successors with different
+    # probabilities (both kept); a world whose two robot actions are the same row keeps one
+    T = np.zeros((3, 2, 1, 3))
+    T[0, 0, 0] = [0.0, 0.5, 0.5]
+    T[0, 1, 0] = [0.0, 0.25, 0.75]
+    T[1, :, 0, 2] = 1.0           # both robot actions: 1 -> 2
+    T[2, :, 0, 0] = 1.0
+    w = et.TabularWorld.from_dense(T, np.zeros(3, bool), np.array([[0]]), np.array([[[0, 0, 1]]], bool),
+                                   np.ones((1, 1)))
+    ptr, rows = w.robot_rows
+    got = [rows[ptr[i]:ptr[i + 1]].tolist() for i in range(w.n_states * w.n_ah)]
+    assert got == [[0, 1], [2], [4]] == robot_rows_by_hand(w)
+
+
+@pytest.mark.parametrize("name", ["shared_switch", "random"])
+def test_robot_rows_agree_with_a_dedupe_by_hand(name):
+    if name == "random":
+        w = et.random_world(50, n_humans=2, n_actions=2, n_goals=2, acyclic=False, branching=2, seed=4)
+    else:
+        w = get_scenario(name)[0].world
+    ptr, rows = w.robot_rows
+    got = [rows[ptr[i]:ptr[i + 1]].tolist() for i in range(w.n_states * w.n_ah)]
+    assert got == robot_rows_by_hand(w)

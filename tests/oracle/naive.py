@@ -381,6 +381,34 @@ def naive_phase2_apply(world, profile, profile_fixed_goal, params, Q, V_h_e, X, 
     return out
 
 
+def naive_gauss_seidel_sweep(world, profile, profile_fixed_goal, params, V_h_e, V_r, order):
+    """One in-place ("Gauss-Seidel") sweep of the Phase 2 equations over ``order``, from ``(V_h_e, V_r)``.
+
+    At each state of ``order`` in turn: Q_r from the current V_r, pi_r = power_law(Q_r), V_h^e from pi_r and the
+    current V_h^e, X_h, U_r and V_r = c_r U_r + <pi_r, Q_r>; later states read the values just written.
+    Terminal states get the terminal conventions first.  Returns dict(Q_r, pi_r, V_h_e, X_h, U_r, V_r) with the
+    states not in ``order`` (and the terminal ones) left at the input values (NaN for Q_r, X_h, U_r).
+    """
+    blocks = state_blocks(world)
+    out = _empty_phase2(world)
+    out["V_h_e"][:] = V_h_e
+    out["V_r"][:] = V_r
+    for s in np.flatnonzero(world.terminal):
+        out["V_r"][s] = params.terminal_v_r
+        out["V_h_e"][s] = 0.0
+    for s in order:
+        if world.terminal[s]:
+            continue
+        Q = _q_state(world, params, blocks, profile, s, out["V_r"])
+        pi_row = naive_power_law(Q, params.beta_r)
+        out["V_h_e"][s] = _vhe_state(world, params, blocks, profile_fixed_goal, s, pi_row, out["V_h_e"])
+        out["Q_r"][s], out["pi_r"][s] = Q, pi_row
+        out["X_h"][s] = _x_state(world, params, out["V_h_e"][s])
+        out["U_r"][s] = _u_state(params, out["X_h"][s], s)
+        out["V_r"][s] = params.c_r * out["U_r"][s] + float(pi_row @ Q)
+    return out
+
+
 # --------------------------------------------------------------------------- Phase 2 solvers
 
 def _phase2_sweep(world, profile, profile_fixed_goal, params, blocks, order):
