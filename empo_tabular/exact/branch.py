@@ -115,6 +115,21 @@ def rightmost_at_fixed_point(gmap, x, secant=None):
     return lam
 
 
+#: :attr:`~.system.Phase2Solution.branch_check` texts, one per way the solvers tie a point to the branch
+DISTANCE_CHECK = "every continuation step ended near its secant predictor"
+SIGN_CHECK = DISTANCE_CHECK + " and kept det(I - J) > 0 (sparse LU)"
+POINT_SIGN_CHECK = DISTANCE_CHECK + "; at the returned point det(I - J) > 0 (sparse LU)"
+DISTANCE_ONLY_CHECK = (DISTANCE_CHECK + f" (distance test only: det(I - J) is not computed above {SIGN_MAX_UNKNOWNS:,} "
+                       "unknowns)")
+
+
+def eigenvalue_check(lam, what) -> str:
+    """The branch check of a sweep solution that passed :func:`passes_branch_test` with the eigenvalue ``lam``."""
+    value = f"{lam.real:.4g}" if lam.imag == 0.0 else f"{lam.real:.4g} {'+-'[lam.imag < 0]} {abs(lam.imag):.3g}i"
+    return (DISTANCE_CHECK + f"; at the returned point the rightmost eigenvalue of the {what} Jacobian is {value} "
+            "(ARPACK), so det(I - J) > 0")
+
+
 def passes_branch_test(lam) -> bool:
     """True when the rightmost eigenvalue ``lam`` (from :func:`rightmost_at_fixed_point`) has real part below 1."""
     return lam is not None and lam.real < 1.0 - ON_BRANCH_MARGIN

@@ -18,7 +18,7 @@ from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
 from .sweeps import solve_sweeps
-from .branch import SIGN_MAX_UNKNOWNS, branch_index
+from .branch import DISTANCE_ONLY_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS, branch_index
 from .system import (NewtonSystem, Phase2Solution, check_phase2_inputs, newton_at_beta, param_args,
                      phase2_residuals, raise_status, world_args)
 
@@ -96,6 +96,10 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     exact policy-evaluation solves inside every step; Picard uses damped
     in-place sweeps.  ``beta_r = inf`` follows the branch to 1e3 and then
     runs Newton at ``beta_r = inf`` (policy iteration on the greedy map).
+    The result's ``branch_check`` names the tests that tie the returned point
+    to that branch: the distance test, and the sign of ``det(I - J)`` by an
+    eigenvalue (sweeps) or a sparse LU (Newton, up to 5,000 unknowns); above
+    that size Newton's check is the distance test alone, and Picard has none.
     """
     check_phase2_inputs(world, prior, params)
     fp16 = check_numerics(numerics)
@@ -187,7 +191,8 @@ def _backward_sweep(world, prior, params, fp16, parallel):
                                1.0, Q, PI, VE, X, U, V, err)
     raise_status(err, world.n_humans)
     return Phase2Solution(Q, PI, VE, X, U, V, world.terminal.copy(), params=params, iterations=1,
-                          betas=[params.beta_r], message="exact backward induction (one sweep in topological order)")
+                          betas=[params.beta_r], message="exact backward induction (one sweep in topological order)",
+                          branch_check="acyclic world: the solution is unique")
 
 
 def _solve_newton(world, prior, params, tol):
@@ -203,4 +208,6 @@ def _solve_newton(world, prior, params, tol):
     return Phase2Solution.from_iterate(world, params, Q, PI, VE, X, U, V, method="newton_continuation",
                                        iterations=out.newton_iterations, residual=out.residual,
                                        converged=out.converged, betas=out.betas, message=out.message,
-                                       fold_beta=out.fold_beta)
+                                       fold_beta=out.fold_beta,
+                                       branch_check=(SIGN_CHECK if index is not None else DISTANCE_ONLY_CHECK)
+                                       if out.converged else "")

@@ -83,4 +83,5 @@ def solve_picard(world, prior, params, tol, max_sweeps, progress):
         bar.close()
     return Phase2Solution.from_iterate(world, params, Q, PI, VE, X, U, V, method="picard_continuation",
                                        iterations=sweeps, residual=residual, converged=converged, betas=reached,
-                                       message=message)
+                                       message=message, branch_check="none: Picard warm-starts each beta_r of a fixed "
+                                       "schedule from the previous one and tests no step")

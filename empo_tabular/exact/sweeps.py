@@ -32,8 +32,8 @@ import numpy as np
 
 from .._kernels import phase2_marginal as _km
 from .anderson import anderson
-from .branch import (SIGN_MAX_UNKNOWNS, branch_index, branch_test_message, passes_branch_test,
-                     rightmost_at_fixed_point)
+from .branch import (POINT_SIGN_CHECK, SIGN_MAX_UNKNOWNS, branch_index, branch_test_message, eigenvalue_check,
+                     passes_branch_test, rightmost_at_fixed_point)
 from .continuation import InvalidIterate, continuation
 from .parallel import sweep_blocks
 from .system import NewtonSystem, Phase2Solution, newton_at_beta, param_args
@@ -160,6 +160,7 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
     out = continuation(solve_at, sm.start(), target, project=sm.project, fast=30, slow=100, jump_floor=JUMP_FLOOR,
                        growth=GROWTH, first_step=FIRST_STEP)
     converged, message, residual = out.converged, out.message, out.residual
+    check = ""
     g = sm.at(out.beta)
     lam = None
     if converged and math.isfinite(out.beta):
@@ -173,7 +174,9 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
     except InvalidIterate:
         pass
     if converged and math.isfinite(out.beta):
-        if not passes_branch_test(lam):
+        if passes_branch_test(lam):
+            check = eigenvalue_check(lam, "sweep map's")
+        else:
             # inconclusive (a pair of real eigenvalues above 1 keeps det(I - J) > 0): the sign itself, by LU
             system = NewtonSystem(world, prior, params)
             sign = None
@@ -181,6 +184,7 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
                 z = np.concatenate([np.where(sm.live[:, None], sm.Q, -1.0).ravel(), sm.VE.ravel(), sm.V])
                 sign = branch_index(system, z, out.beta)
                 if sign == 1:
+                    check = POINT_SIGN_CHECK
                     # on the branch, but the sweep map is not a contraction here, so its residual bounds the
                     # error poorly (measured: a 2-state cycle at beta_r = 20, rho = 3.1, relative error 2e-12
                     # at residual 4e-14): polish by Newton from this point (one or two LUs of this size)
@@ -201,4 +205,4 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
     return Phase2Solution.from_iterate(world, params, sm.Q, sm.PI, sm.VE, sm.X, sm.U, sm.V,
                                        method="anderson_continuation", iterations=sm.sweeps, residual=residual,
                                        converged=converged, betas=out.betas, message=message,
-                                       fold_beta=out.fold_beta)
+                                       fold_beta=out.fold_beta, branch_check=check)

@@ -59,6 +59,8 @@ class Phase2Solution(SolverResult):
     residual : float  sup-norm residual of all equations (see :func:`phase2_residuals`).
     fold_beta : float the beta_r at which continuation found the branch from beta_r = 0 to end (a fold);
         None when the continuation met no fold on its way (or none was run: acyclic worlds).
+    branch_check : str what ties the returned point to the branch continued from beta_r = 0: the tests that
+        were run and passed (or "" where none applies, e.g. a result that did not converge).
     """
 
     Q_r: np.ndarray
@@ -73,6 +75,7 @@ class Phase2Solution(SolverResult):
     residuals: dict = field(default_factory=dict)
     betas: list = field(default_factory=list)
     fold_beta: float | None = None
+    branch_check: str = ""
 
     FIELDS = PHASE2_FIELDS
 

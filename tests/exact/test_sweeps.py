@@ -257,3 +257,21 @@ def test_robot_rows_agree_with_a_dedupe_by_hand(name):
     ptr, rows = w.robot_rows
     got = [rows[ptr[i]:ptr[i + 1]].tolist() for i in range(w.n_states * w.n_ah)]
     assert got == robot_rows_by_hand(w)
+
+
+def test_each_solution_says_what_ties_it_to_the_branch(monkeypatch):
+    import empo_tabular.exact.phase2 as phase2_module
+    gw, p = get_scenario("door")
+    w = gw.world
+    prior = et.solve_phase1(w, p)
+    auto = et.solve_phase2(w, prior, p)
+    assert "rightmost eigenvalue of the sweep map's Jacobian is 0.8" in auto.branch_check
+    newton = et.solve_phase2(w, prior, p, method="newton")
+    assert "kept det(I - J) > 0 (sparse LU)" in newton.branch_check
+    monkeypatch.setattr(phase2_module, "SIGN_MAX_UNKNOWNS", 10)  # the door's Newton system has 2,400 unknowns
+    unsigned = et.solve_phase2(w, prior, p, method="newton")
+    assert "distance test only" in unsigned.branch_check and "det(I - J) > 0" not in unsigned.branch_check
+    assert "tests no step" in et.solve_phase2(w, prior, p, method="picard").branch_check
+    acyclic_gw, q = get_scenario("door", horizon=3)
+    assert et.solve_phase2(acyclic_gw.world, et.solve_phase1(acyclic_gw.world, q), q).branch_check == \
+        "acyclic world: the solution is unique"
