@@ -4,7 +4,8 @@ Cyclic worlds, ``method="anderson"``: Anderson-accelerated Gauss-Seidel sweeps
 (:class:`~empo_tabular.exact.sweeps.SweepMap`, :func:`~empo_tabular.exact.anderson.anderson`, the corrector of
 ``solve_phase2(method="anderson")``) continued from each grid point to the next by
 :func:`~empo_tabular.exact.continuation.continuation`, which accepts a step only when the corrector ends near
-the secant predictor (a fold stops it with its beta).  The sweeps keep nothing but ``O(m (S H G + S))``
+the secant predictor (a fold stops it with its beta); each interval's first step takes its secant from the last
+two points of the interval before.  The sweeps keep nothing but ``O(m (S H G + S))``
 numbers from one beta_r to the next (the history of the previous point is the predictor), so no factorisation
 is made.  The last grid point then passes the branch test of ``solve_phase2`` (the rightmost eigenvalue of the
 sweep map's Jacobian has real part below 1; :func:`~empo_tabular.exact.branch.rightmost_at_fixed_point`).
@@ -106,6 +107,12 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: st
     return out + _follow_newton(system, world, prior, params, betas[len(out):], tol, start)
 
 
+def resume_from(co, span):
+    """The ``previous`` point of the next interval's :func:`~empo_tabular.exact.continuation.continuation` (whose
+    beta = 0 is this interval's end ``span``), so that its first step is checked against a secant too."""
+    return None if co.z_prev is None else (co.beta_prev - span, co.z_prev)
+
+
 def _pack(system, d):
     """The Newton unknowns ``(Q_r, V_h^e, V_r)`` of a solution dict (inverse of ``system.split``)."""
     Q = np.where(system.live[:, None], np.asarray(d["Q_r"], dtype=float), -1.0)
@@ -122,13 +129,15 @@ def _follow_newton(system, world, prior, params, betas, tol, start=None) -> list
         prev_beta, prev_z = 0.0, first.z
     else:
         prev_beta, prev_z = start
-    out = []
+    out, before = [], None
     for b in betas:
         if b > prev_beta:
             base = prev_beta
-            co = continuation(lambda t, z0: solve_at(base + t, z0), prev_z, b - base, project=system.project)
+            co = continuation(lambda t, z0: solve_at(base + t, z0), prev_z, b - base, project=system.project,
+                              previous=before)
             if not co.converged:
                 raise ConvergenceError(f"continuation from beta_r = {base:g} to {b:g} failed: {co.message}")
+            before = resume_from(co, b - base)
             prev_beta, prev_z = b, co.z
         d = _solution_arrays(system, prev_z, b, world, prior, params)
         d["branch_method"] = "newton"
@@ -148,7 +157,7 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
     first = corrector(0.0, sm.start(), True)
     if not first.converged:
         return [], f"no fixed point at beta_r = 0 by sweeps: {first.message}"
-    prev_beta, prev_x, z_prev = 0.0, first.z, None
+    prev_beta, prev_x, z_prev, before = 0.0, first.z, None, None
     out = []
     for b in betas:
         if b > prev_beta:
@@ -157,10 +166,11 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
             def solve_at(t, x0, base=base, span=span):
                 return corrector(base + t, x0, t == span)
 
-            co = continuation(solve_at, prev_x, span, project=sm.project, fast=30, slow=100, jump_floor=JUMP_FLOOR)
+            co = continuation(solve_at, prev_x, span, project=sm.project, fast=30, slow=100, jump_floor=JUMP_FLOOR,
+                              previous=before)
             if not co.converged:
                 return out, f"from beta_r = {base:g} to {b:g}: {co.message}"
-            z_prev = co.z_prev
+            z_prev, before = co.z_prev, resume_from(co, span)
             prev_beta, prev_x = b, co.z
         try:
             sm.at(b)(prev_x)  # the state arrays (Q_r, pi_r, X_h, U_r) at the point

@@ -243,6 +243,8 @@ class ContinuationOutcome:
     #: the accepted point before ``z`` on the branch (None if there is none): ``z - z_prev`` is a secant of the
     #: branch, whose direction is dominated by the eigenvectors of J with eigenvalues near 1
     z_prev: np.ndarray | None = None
+    #: the beta of ``z_prev`` (in the call's coordinates), for resuming with ``continuation(previous=...)``
+    beta_prev: float | None = None
 
 
 def scaled_distance(a, b) -> float:
@@ -254,7 +256,7 @@ def scaled_distance(a, b) -> float:
 
 def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, max_steps=400, project=None,
                  greedy_from=1e3, fast=4, slow=8, max_ratio=1.0, jump_floor=1e-6, min_rel_step=1e-6,
-                 distance=scaled_distance, index=None):
+                 distance=scaled_distance, index=None, previous=None):
     """Follow ``z*(beta)`` from ``beta = 0`` to ``beta_target`` without stepping over a fold.
 
     Parameters
@@ -284,6 +286,11 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
         (``first_step``) and starts from the unique fixed point at ``beta = 0``.
         A later step whose secant was not admissible is checked against twice
         the previous step's length.
+    previous : (beta, z), optional
+        A point of the branch before the start (``beta < 0`` in this call's
+        coordinates), when the continuation resumes a branch followed before
+        (a grid of targets, one call per interval): the first step then has a
+        secant predictor and is checked like every other.
     index : callable, optional
         ``(z, beta) -> +1, -1, 0 or None``: the sign of ``det(I - J)`` (see
         :mod:`.branch`; None: not computed).  A step is accepted only if the
@@ -311,6 +318,10 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
                                    f"no fixed point at beta = 0: {out.message}")
     betas = [0.0]
     pts = [out.z]
+    secant_betas = [0.0]  # the beta of each entry of pts (the last two accepted points)
+    if previous is not None:
+        secant_betas.insert(0, float(previous[0]))
+        pts.insert(0, previous[1])
     last = out
     sign0 = index(out.z, 0.0) if index is not None else None
     finite_target = beta_target if math.isfinite(beta_target) else max(greedy_from, 0.0)
@@ -335,8 +346,8 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
         if finite_target - nxt < 0.5 * step:  # a short last step costs a whole corrector: stretch this one
             nxt = finite_target
         z0 = pts[-1]
-        if len(pts) >= 2 and betas[-1] > betas[-2]:
-            pred = pts[-1] + (pts[-1] - pts[-2]) * ((nxt - betas[-1]) / (betas[-1] - betas[-2]))
+        if len(pts) >= 2 and secant_betas[-1] > secant_betas[-2]:
+            pred = pts[-1] + (pts[-1] - pts[-2]) * ((nxt - secant_betas[-1]) / (secant_betas[-1] - secant_betas[-2]))
             if project is not None:
                 pred = project(pred)
             if pred is not None:
@@ -370,9 +381,11 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
             else:
                 beta = nxt
                 betas.append(beta)
+                secant_betas.append(beta)
                 pts.append(out.z)
                 if len(pts) > 2:
                     pts.pop(0)
+                    secant_betas.pop(0)
                 last = out
                 if out.iterations <= fast:
                     step *= growth
@@ -395,4 +408,5 @@ def continuation(solve_at, z_start, beta_target, *, first_step=1.0, growth=2.0, 
         betas.append(math.inf)
         return ContinuationOutcome(out.z, math.inf, True, out.residual, total_newton, betas, rejected=rejected)
     return ContinuationOutcome(pts[-1], beta, True, last.residual, total_newton, betas, rejected=rejected,
-                               z_prev=pts[-2] if len(pts) >= 2 else None)
+                               z_prev=pts[-2] if len(pts) >= 2 else None,
+                               beta_prev=secant_betas[-2] if len(pts) >= 2 else None)

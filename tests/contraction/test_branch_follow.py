@@ -83,3 +83,24 @@ def test_failed_branch_test_sends_the_whole_grid_to_newton(several, monkeypatch)
     sols = follow_branch(w, prior, SEVERAL_PARAMS, GRID, method="auto")
     assert [d["branch_method"] for d in sols] == ["newton"] * len(GRID)  # none of the suspect sweep points kept
     assert_on_branch(sols, fine_branch(w, prior, SEVERAL_PARAMS, GRID))
+
+
+def test_grid_intervals_resume_with_the_secant_of_the_interval_before():
+    # the branch z = sqrt(5 - beta) folds at beta = 5; past it the corrector lands on the far sheet z = -10 (as a
+    # fast fixed-point method may).  Two grid intervals, [0, 4.9] then [4.9, 7.9], chained as follow_branch does:
+    # the second interval's first step (length 1, across the fold) must be rejected, and the continuation stop at
+    # a fold between 4.9 and 5 on the branch (without `previous` it returns z = -10: see tests/exact).
+    import math
+
+    from empo_tabular.contraction.branch_follow import resume_from
+    from empo_tabular.exact.continuation import NewtonOutcome, continuation
+
+    def jumping(beta):
+        return NewtonOutcome(np.array([math.sqrt(5.0 - beta) if beta <= 5.0 else -10.0]), 0.0, 3, True)
+
+    first = continuation(lambda t, z0: jumping(t), np.array([math.sqrt(5.0)]), 4.9)
+    assert first.converged
+    before = resume_from(first, 4.9)
+    assert before[0] < 0.0 and before[1][0] == math.sqrt(5.0 - (4.9 + before[0]))  # a branch point, in new coordinates
+    second = continuation(lambda t, z0: jumping(4.9 + t), first.z, 3.0, previous=before)
+    assert not second.converged and second.z[0] > 0.0 and 0.0 <= second.fold_beta <= 0.1

@@ -51,6 +51,21 @@ def test_a_corrector_landing_on_another_sheet_is_rejected():
     assert "another sheet" in out.message
 
 
+def test_a_resumed_continuation_checks_its_first_step_against_the_secant_before():
+    # resuming at beta = 4.9 (a grid point of the analyzer's branch following): the first step of 1.0 crosses the
+    # fold and the corrector lands on z = -10.  Without a point before the start that step has nothing to be
+    # checked against; with the previous grid point's secant it is rejected and the fold found.
+    def resumed(t, z0):
+        return jumping_solve_at(4.9 + t, z0)
+
+    start = np.array([math.sqrt(BETA_FOLD - 4.9)])
+    blind = continuation(resumed, start, 3.0)
+    assert blind.converged and blind.z[0] == -10.0  # what the check guards against
+    out = continuation(resumed, start, 3.0, previous=(-0.1, np.array([math.sqrt(BETA_FOLD - 4.8)])))
+    assert not out.converged and out.z[0] > 0.0 and "another sheet" in out.message
+    assert abs(4.9 + out.fold_beta - BETA_FOLD) < 1e-3
+
+
 def test_scalar_branch_below_the_fold_is_followed():
     out = continuation(scalar_solve_at, np.array([math.sqrt(BETA_FOLD)]), 4.5)
     assert out.converged and out.fold_beta is None
