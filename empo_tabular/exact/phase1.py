@@ -12,7 +12,8 @@ import scipy.sparse as sp
 from .anderson import anderson
 from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
                      rightmost_at_fixed_point)
-from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
+from .continuation import ConvergenceError, InvalidIterate, continuation, newton
+from .linear import LinearSolver
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
 from .parallel import n_chunks, sweep_blocks, use_parallel

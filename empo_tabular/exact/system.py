@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .continuation import InvalidIterate, LinearSolver, newton, solve_linear
+from .continuation import InvalidIterate, newton
+from .linear import LinearSolver, solve_linear
 from .._kernels import jacobian as _kj
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
