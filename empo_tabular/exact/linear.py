@@ -27,10 +27,12 @@ from .._kernels import sparse as _ks
 class LinearSolver:
     """Sparse solves for the Newton steps of one continuation; no LU above ``direct_below`` unknowns.
 
-    * At most ``direct_below`` unknowns: sparse LU (``splu``), whose cost is bounded at that size (measured:
-      about 2 s for a 5,000-unknown random-graph Newton matrix with fill 111).  If its factors hold more
-      than ``max_fill`` times the matrix's nonzeros (random graphs), the continuation goes Krylov-first,
-      with the LU as the fallback.
+    * At most ``lu_first_below`` unknowns (default: ``direct_below``): sparse LU (``splu``) first.  If its
+      factors hold more than ``max_fill`` times the matrix's nonzeros (random graphs), the continuation goes
+      Krylov-first from then on.  Between ``lu_first_below`` and ``direct_below``: Krylov first, decided
+      before anything is factorised, with the LU as the fallback, whose cost is bounded at that size
+      (measured: about 2 s for a 5,000-unknown random-graph Phase 2 Newton matrix with fill 111; 0.35 s for
+      the Phase 1 matrix of 5,000 unknowns, where the 22 BiCGSTAB solves of its whole continuation take 0.07 s).
     * Above: Krylov only, decided from the size before anything is factorised, every step of bounded cost
       (``O(nnz)`` per iteration, at most ``krylov_maxiter`` iterations per method): row-scaled BiCGSTAB
       (each row divided by its largest entry, which evens out the scales of the Q_r, V_h^e and V_r blocks)
@@ -48,10 +50,11 @@ class LinearSolver:
     the solves per method over the solver's life.
     """
 
-    def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, krylov_maxiter=1000, max_fill=20.0,
-                 loose_accept=1e-3, gmres_restart=50, sgs_sweeps=2):
+    def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, lu_first_below=None, krylov_maxiter=1000,
+                 max_fill=20.0, loose_accept=1e-3, gmres_restart=50, sgs_sweeps=2):
         self.rtol, self.accept = rtol, accept
         self.direct_below, self.krylov_maxiter = direct_below, krylov_maxiter
+        self.lu_first_below = direct_below if lu_first_below is None else min(lu_first_below, direct_below)
         self.max_fill = max_fill
         self.loose_accept = loose_accept
         self.gmres_restart, self.sgs_sweeps = gmres_restart, sgs_sweeps
@@ -63,7 +66,7 @@ class LinearSolver:
 
     def _decide(self, A):
         self.lu_ok = A.shape[0] <= self.direct_below
-        self.krylov_first = not self.lu_ok
+        self.krylov_first = A.shape[0] > self.lu_first_below
 
     def _done(self, how, x):
         self.last_method = how

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from .anderson import anderson
 from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
-                     rightmost_at_fixed_point)
+                     rightmost_at_fixed_point, screened_det_sign)
 from .continuation import ConvergenceError, InvalidIterate, continuation, newton
 from .linear import LinearSolver
 from .._kernels import phase1 as _k1
@@ -30,6 +30,10 @@ SWEEP_STAGE_TOL = 1e-5
 SWEEP_FINAL_TOL = 0.01  # as exact.sweeps.FINAL_TOL, GROWTH and FIRST_STEP (measured there)
 SWEEP_GROWTH = 3.0
 SWEEP_FIRST_STEP = 2.0
+#: Newton continuation: the Phase 1 Newton systems ``I - gamma_h c P`` are well conditioned for BiCGSTAB; a sparse
+#: LU goes first only up to this many unknowns (measured on the random stationary family, CPU s of the whole
+#: Phase 1: 5,000 unknowns LU-first 0.43-0.52, 5,200 Krylov-first 0.11-0.15)
+NEWTON_LU_FIRST_BELOW = 1000
 
 
 @dataclass
@@ -312,7 +316,7 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     vals = np.empty(cap)
     PI = np.zeros((S, H, G, A))
     eye = sp.identity(n, format="csr")
-    linear = LinearSolver()
+    linear = LinearSolver(lu_first_below=NEWTON_LU_FIRST_BELOW)
 
     def apply(beta, z):
         out = np.empty((S, H, G))
@@ -335,8 +339,14 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
         return newton(residual, lambda z: newton_matrix(beta, z), z0, tol=tol, polish=(beta == params.beta_h),
                       monotone=math.isfinite(beta), linear=linear)
 
-    # the sign of det(I - J) at every accepted step (see .branch), where one more sparse LU is affordable
-    index = (lambda z, beta: det_sign(newton_matrix(beta, z))) if n <= SIGN_MAX_UNKNOWNS else None
+    # the sign of det(I - J) at every accepted step (see .branch), up to SIGN_MAX_UNKNOWNS unknowns: by a sparse
+    # LU where LUs are cheap; where the Newton solves' LU filled in catastrophically (the linear solver went
+    # Krylov-first), by ARPACK's rightmost eigenvalue, with the LU only near a fold
+    def index(z, beta):
+        M = newton_matrix(beta, z)
+        return screened_det_sign(M) if linear.krylov_first else det_sign(M)
+
+    index = index if n <= SIGN_MAX_UNKNOWNS else None
     out = continuation(solve_at, np.zeros(n), params.beta_h, index=index)
     VM = out.z.reshape(S, H, G).copy()
     apply(out.beta, out.z)  # refresh PI at the final iterate

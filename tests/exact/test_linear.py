@@ -4,7 +4,6 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-import empo_tabular as et
 from empo_tabular._kernels import sparse as ks
 from empo_tabular.exact.linear import LinearSolver
 
@@ -73,6 +72,22 @@ def test_no_lu_above_direct_below():
     np.testing.assert_allclose(x, A.T @ b, rtol=0, atol=1e-14)  # P^-1 = P^T
 
 
+def test_between_lu_first_below_and_direct_below_krylov_goes_first_with_the_lu_as_fallback():
+    A = discounted_random_walk(200, seed=10)
+    b = np.random.default_rng(11).random(200)
+    solver = LinearSolver(lu_first_below=199, direct_below=1000)
+    x = solver.solve(A, b)
+    assert solver.last_method == "bicgstab" and relative_residual(A, x, b) <= 1e-8
+    lu_first = LinearSolver(lu_first_below=200, direct_below=1000)
+    lu_first.solve(A, b)
+    assert lu_first.last_method == "splu"
+    hard = cyclic_shift(200)  # Krylov fails in 10 iterations, the LU is allowed (200 <= direct_below)
+    solver = LinearSolver(lu_first_below=100, direct_below=1000, krylov_maxiter=10)
+    x = solver.solve(hard, b)
+    assert solver.last_report[0][0] == "bicgstab" and solver.last_method == "splu"
+    np.testing.assert_allclose(x, hard.T @ b, rtol=0, atol=1e-14)
+
+
 def test_catastrophic_fill_turns_the_solver_krylov_first():
     A = discounted_random_walk(200, seed=7)
     b = np.random.default_rng(8).random(200)
@@ -102,14 +117,3 @@ def test_symmetric_gauss_seidel_kernel_against_the_formula():
     np.testing.assert_allclose(x, expected, rtol=1e-14, atol=0)
     ks.csr_symmetric_gauss_seidel(A.indptr, A.indices, A.data, 1.0 / A.diagonal(), b, x, 60)
     np.testing.assert_allclose(x, np.linalg.solve(M, b), rtol=1e-12, atol=0)
-
-
-def test_phase1_newton_on_the_krylov_path_agrees_with_the_default():
-    """Consistency check: Newton continuation with Krylov solves (above ``direct_below``) against the sweeps."""
-    w = et.random_world(2600, n_humans=1, n_robots=1, n_actions=2, n_goals=2, acyclic=False, horizon=50,
-                        branching=2, seed=7)
-    p = et.EmpoParams(beta_r=5.0, gamma_r=0.9, gamma_h=0.9)
-    newton = et.solve_phase1(w, p, method="newton")
-    default = et.solve_phase1(w, p)
-    assert newton.method == "newton_continuation" and w.n_states * w.n_goals > 5000
-    np.testing.assert_allclose(newton.V_h_m, default.V_h_m, rtol=1e-10, atol=1e-12)
