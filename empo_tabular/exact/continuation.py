@@ -4,8 +4,9 @@ Both phases' stationary (cyclic) solvers reduce to a fixed point ``z = G(z)``
 whose Jacobian ``J = dG/dz`` is sparse and available analytically.  Newton
 solves ``(I - J) d = G(z) - z`` (:class:`.linear.LinearSolver`: sparse LU
 where it is cheap, Krylov methods of bounded cost elsewhere) and backtracks
-until the scaled residual decreases.  Continuation follows the solution branch from ``beta = 0`` (where both maps have a unique fixed point)
-to the requested ``beta``, growing the step while Newton converges quickly
+until the scaled residual decreases.  Continuation follows the solution branch
+from ``beta = 0`` (where both maps have a unique fixed point) to the requested
+``beta``, growing the step while Newton converges quickly
 and shrinking it when it does not; a secant predictor extrapolates from the
 last two accepted points, and a step is accepted only when the corrector ends
 near the predictor (a corrector that lands on another sheet of fixed points is
