@@ -59,11 +59,15 @@ def det_sign(A) -> int:
     return (-1 if neg % 2 else 1) * permutation_sign(lu.perm_r) * permutation_sign(lu.perm_c)
 
 
-def branch_index(system, z, beta):
-    """``det(I - J)`` sign at ``z`` (Newton coordinates of :class:`~.system.NewtonSystem`), or None if too large."""
+def branch_index(system, z, beta, screen=False):
+    """``det(I - J)`` sign at ``z`` (Newton coordinates of :class:`~.system.NewtonSystem`), or None if too large.
+
+    ``screen``: by :func:`screened_det_sign` (ARPACK first, the LU only near a fold) instead of a LU.
+    """
     if system.n > SIGN_MAX_UNKNOWNS:
         return None
-    return det_sign(system.newton_matrix(z, beta))
+    M = system.newton_matrix(z, beta)
+    return screened_det_sign(M) if screen else det_sign(M)
 
 
 def screened_det_sign(A, *, lu_max=SIGN_MAX_UNKNOWNS):

@@ -23,6 +23,14 @@ import scipy.sparse.linalg as spla
 
 from .._kernels import sparse as _ks
 
+#: Newton continuations (both phases) put a sparse LU first only up to this many unknowns, Krylov first above,
+#: with the LU as the fallback up to ``direct_below``: their Newton systems suit BiCGSTAB, and Newton corrects
+#: an inexact step.  Measured on the random stationary family (CPU s of the whole Newton continuation): Phase 1,
+#: 5,000 unknowns LU-first 0.43-0.52 (2.1-2.3 with a LU for the det(I - J) sign per step), 5,200 Krylov-first
+#: 0.11-0.15; Phase 2 on the six scenarios, LU-first -> Krylov-first above 1,000: shared_switch 0.71 -> 0.45,
+#: open_room 0.39 -> 0.19, bottleneck 0.35 -> 0.18, the rest unchanged (minimum of 3), answers unchanged.
+NEWTON_LU_FIRST_BELOW = 1000
+
 
 class LinearSolver:
     """Sparse solves for the Newton steps of one continuation; no LU above ``direct_below`` unknowns.

@@ -13,7 +13,7 @@ from .anderson import anderson
 from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
                      rightmost_at_fixed_point, screened_det_sign)
 from .continuation import ConvergenceError, InvalidIterate, continuation, newton
-from .linear import LinearSolver
+from .linear import NEWTON_LU_FIRST_BELOW, LinearSolver
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
 from .parallel import n_chunks, sweep_blocks, use_parallel
@@ -30,10 +30,6 @@ SWEEP_STAGE_TOL = 1e-5
 SWEEP_FINAL_TOL = 0.01  # as exact.sweeps.FINAL_TOL, GROWTH and FIRST_STEP (measured there)
 SWEEP_GROWTH = 3.0
 SWEEP_FIRST_STEP = 2.0
-#: Newton continuation: the Phase 1 Newton systems ``I - gamma_h c P`` are well conditioned for BiCGSTAB; a sparse
-#: LU goes first only up to this many unknowns (measured on the random stationary family, CPU s of the whole
-#: Phase 1: 5,000 unknowns LU-first 0.43-0.52, 5,200 Krylov-first 0.11-0.15)
-NEWTON_LU_FIRST_BELOW = 1000
 
 
 @dataclass
