@@ -12,7 +12,9 @@ apart -- is caught by the sign.  The same holds for the Gauss-Seidel sweep map o
 Two ways to read the sign: :func:`det_sign` from a sparse LU factorisation (``scipy.sparse.linalg.splu``;
 Newton continuation, up to :data:`SIGN_MAX_UNKNOWNS` unknowns, where it factorises anyway), and
 :func:`rightmost_eigenvalue` of a matrix-free map Jacobian by ARPACK (the sweep solvers: if no eigenvalue
-has real part above 1, no real eigenvalue exceeds 1 and ``det(I - J) > 0``).
+has real part above 1, no real eigenvalue exceeds 1 and ``det(I - J) > 0``).  Newton continuation on worlds
+whose LU fills in catastrophically combines them (:func:`screened_det_sign`: ARPACK on the sparse ``J``, the LU
+only when that is inconclusive).
 """
 from __future__ import annotations
 
