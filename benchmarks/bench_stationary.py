@@ -15,15 +15,34 @@ Usage::
     python benchmarks/bench_stationary.py --newton-seeds          # Newton path, 10^5 states, seeds 1 and 7
 
 ``--newton-seeds`` times ``method="newton"`` phase by phase on several seeds of one size (default 10^5,
-seeds 1 and 7) and its agreement with ``method="auto"``: the Newton path had a seed cliff there.  Phase 1 at
-seed 7 ran for over 12 minutes without finishing (the issue's run; here: over 2 CPU minutes in SuperLU's
-``spilu`` before I stopped it), seed 1 took 4.95 CPU s.  The cause: near convergence Newton solves with a
-right-hand side of about 1e-12, SciPy's BiCGSTAB broke down on its absolute ``eps**2`` test, and the
-incomplete-LU fallback has no cost bound on random graphs (one seed in five hit it, at every size scanned:
-10^4 seed 5 +1.4 s on 0.35 s; 3*10^4 seed 2 27.0 CPU s where the other seeds take 1.0-1.2 s).  Measured
-after the fix (``exact.linear``: Krylov on the right-hand side scaled to norm 1, Gauss-Seidel-preconditioned
-GMRES as the fallback), 2 cores shared with two other agents' jobs (load ~3), CPU seconds:
-MEASURED_NEWTON_SEEDS
+seeds 1 and 7) and its agreement with ``method="auto"``: the Newton path had a seed cliff there.  Before
+(commit eedaa2f), Phase 1 at seed 7 ran for over 12 minutes without finishing (the issue's run; here: over 2
+CPU minutes inside SuperLU's ``spilu`` before I stopped it) where seed 1 took 4.95 CPU s.  The cause: near
+convergence Newton solves with a right-hand side of about 1e-12, SciPy's BiCGSTAB broke down on its absolute
+``eps**2`` test (after 11 iterations, relative residual 6.1e-8 > the 1e-8 acceptance), and the incomplete-LU
+fallback has no cost bound on random graphs.  A seed-specific event, not a size threshold: 1 to 3 seeds in 10
+hit it at every size scanned (10^4 seed 5: +1.4 s on 0.35 s; 3*10^4 seed 2: 27.0 CPU s where the other seeds
+take 1.0-1.2 s; 10^5 seeds 4, 6, 7).  Besides, a size threshold: at most 5,000 unknowns the Newton
+continuations factorised (one LU, and one more per step for the sign of det(I - J)), 18-25x slower than just
+above (old CPU s, seeds 1 and 7: Phase 1 at 2,500 states 1.67-1.81 vs 2,600 states 0.09-0.10; Phase 2 at
+1,000 states 2.98 vs 1,100 states 0.12).
+
+After (``exact.linear``: Krylov on the right-hand side scaled to norm 1, Gauss-Seidel-preconditioned GMRES as
+the fallback, Krylov first above 1,000 unknowns, the det(I - J) sign screened by ARPACK), CPU seconds
+(``time.process_time``, one run each, 2 cores shared with two other agents' jobs, load average 4.3):
+
+=============  =====  ========  ========  ==========================================
+states         seed   P1 cpu    P2 cpu    max rel. difference to ``auto`` (V_h^m, V_r)
+=============  =====  ========  ========  ==========================================
+100,000        1      5.26      6.67      1.3e-15, 1.4e-13
+100,000        7      4.92      9.01      8.9e-16, 3.3e-14
+1,000          1, 7   0.06-0.09 0.09-0.13 <= 4.9e-15
+2,500          1, 7   0.11-0.12 0.15-0.17 <= 3.0e-14
+2,600          1, 7   0.11      0.15      (no jump at 5,000 unknowns)
+=============  =====  ========  ========  ==========================================
+
+Phase 1 Newton over seeds 1-10 (CPU s, min-max): 10^4 0.40-0.52, 3*10^4 1.23-1.52, 5*10^4 2.04-2.62,
+9*10^4 3.98-5.36, 10^5 4.01-5.53, 1.1*10^5 4.69-6.49; no BiCGSTAB breakdown and no fallback in those 60 runs.
 """
 from __future__ import annotations
 
