@@ -12,6 +12,37 @@ Usage::
     python benchmarks/bench_stationary.py                 # shared_switch and 10^3 states
     python benchmarks/bench_stationary.py --sizes 1e5     # one random size (repeats 1)
     python benchmarks/bench_stationary.py --sizes 1e6 --no-old   # only the new path
+    python benchmarks/bench_stationary.py --newton-seeds          # Newton path, 10^5 states, seeds 1 and 7
+
+``--newton-seeds`` times ``method="newton"`` phase by phase on several seeds of one size (default 10^5,
+seeds 1 and 7) and its agreement with ``method="auto"``: the Newton path had a seed cliff there.  Before
+(commit eedaa2f), Phase 1 at seed 7 ran for over 12 minutes without finishing (the issue's run; here: over 2
+CPU minutes inside SuperLU's ``spilu`` before I stopped it) where seed 1 took 4.95 CPU s.  The cause: near
+convergence Newton solves with a right-hand side of about 1e-12, SciPy's BiCGSTAB broke down on its absolute
+``eps**2`` test (after 11 iterations, relative residual 6.1e-8 > the 1e-8 acceptance), and the incomplete-LU
+fallback has no cost bound on random graphs.  A seed-specific event, not a size threshold: 1 to 3 seeds in 10
+hit it at every size scanned (10^4 seed 5: +1.4 s on 0.35 s; 3*10^4 seed 2: 27.0 CPU s where the other seeds
+take 1.0-1.2 s; 10^5 seeds 4, 6, 7).  Besides, a size threshold: at most 5,000 unknowns the Newton
+continuations factorised (one LU, and one more per step for the sign of det(I - J)), 18-25x slower than just
+above (old CPU s, seeds 1 and 7: Phase 1 at 2,500 states 1.67-1.81 vs 2,600 states 0.09-0.10; Phase 2 at
+1,000 states 2.98 vs 1,100 states 0.12).
+
+After (``exact.linear``: Krylov on the right-hand side scaled to norm 1, Gauss-Seidel-preconditioned GMRES as
+the fallback, Krylov first above 1,000 unknowns, the det(I - J) sign screened by ARPACK), CPU seconds
+(``time.process_time``, one run each, 2 cores shared with two other agents' jobs, load average 4.3):
+
+=============  =====  ========  ========  ==========================================
+states         seed   P1 cpu    P2 cpu    max rel. difference to ``auto`` (V_h^m, V_r)
+=============  =====  ========  ========  ==========================================
+100,000        1      5.26      6.67      1.3e-15, 1.4e-13
+100,000        7      4.92      9.01      8.9e-16, 3.3e-14
+1,000          1, 7   0.06-0.09 0.09-0.13 <= 4.9e-15
+2,500          1, 7   0.11-0.12 0.15-0.17 <= 3.0e-14
+2,600          1, 7   0.11      0.15      (no jump at 5,000 unknowns)
+=============  =====  ========  ========  ==========================================
+
+Phase 1 Newton over seeds 1-10 (CPU s, min-max): 10^4 0.40-0.52, 3*10^4 1.23-1.52, 5*10^4 2.04-2.62,
+9*10^4 3.98-5.36, 10^5 4.01-5.53, 1.1*10^5 4.69-6.49; no BiCGSTAB breakdown and no fallback in those 60 runs.
 """
 from __future__ import annotations
 
@@ -81,21 +112,54 @@ def random_family(S, seed):
                            horizon=min(50, S // 10), branching=2, seed=seed)
 
 
+def newton_seeds(S, seeds, p):
+    """Newton path, phase by phase, on several seeds of one size: the times must not jump between seeds."""
+    cpus = {}
+    for seed in seeds:
+        w = random_family(S, seed)
+        c0, t0 = time.process_time(), time.perf_counter()
+        prior = et.solve_phase1(w, p, method="newton")
+        c1, t1 = time.process_time(), time.perf_counter()
+        sol = et.solve_phase2(w, prior, p, method="newton")
+        c2, t2 = time.process_time(), time.perf_counter()
+        ref_prior = et.solve_phase1(w, p, method="auto")
+        ref = et.solve_phase2(w, ref_prior, p, method="auto")
+        live = ~w.terminal
+        d1 = np.max(np.abs(prior.V_h_m - ref_prior.V_h_m)) / max(np.max(np.abs(ref_prior.V_h_m)), 1e-300)
+        d2 = np.max(np.abs(sol.V_r[live] - ref.V_r[live]) / np.abs(ref.V_r[live]))
+        cpus[seed] = (c1 - c0, c2 - c1)
+        print(f"newton S={S:>9,} seed {seed:>3}: P1 {t1 - t0:8.3f} s (cpu {c1 - c0:8.3f}) [{prior.iterations} Newton "
+              f"steps, {len(prior.betas)} betas]  P2 {t2 - t1:8.3f} s (cpu {c2 - c1:8.3f}) [{sol.method}, "
+              f"{sol.iterations} steps]  vs auto: |dV_h^m| rel {d1:.1e}, |dV_r| rel {d2:.1e}  "
+              f"peak RSS {peak_rss_gb():.2f} GB", flush=True)
+    for k, name in enumerate(("P1", "P2")):
+        vals = [c[k] for c in cpus.values()]
+        print(f"newton S={S:>9,} {name}: cpu max / min over seeds {max(vals) / max(min(vals), 1e-9):.2f}x")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="", help="comma-separated random sizes, e.g. 1e3,1e5 (default: 1e3)")
-    ap.add_argument("--seeds", default="1", help="comma-separated seeds of the random family (default 1)")
+    ap.add_argument("--seeds", default=None,
+                    help="comma-separated seeds of the random family (default 1; with --newton-seeds 1,7)")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs for the small cases (minimum reported)")
     ap.add_argument("--no-old", action="store_true", help="skip the old path")
     ap.add_argument("--no-scenario", action="store_true", help="skip shared_switch")
+    ap.add_argument("--newton-seeds", action="store_true",
+                    help="only the Newton path, phase by phase, on --seeds (default 1,7) at --sizes (default 1e5)")
     args = ap.parse_args(argv)
+    p = et.EmpoParams(beta_r=5.0, gamma_r=0.9, gamma_h=0.9)
+    if args.newton_seeds:
+        seeds = [int(s) for s in (args.seeds or "1,7").split(",")]
+        for S in [int(float(s)) for s in (args.sizes or "1e5").split(",") if s]:
+            newton_seeds(S, seeds, p)
+        return
     if not args.no_scenario:
         gw, p = get_scenario("shared_switch")
         case("shared_switch", gw.world, p, args.repeats, old=not args.no_old)
     sizes = [int(float(s)) for s in (args.sizes or "1e3").split(",") if s]
-    p = et.EmpoParams(beta_r=5.0, gamma_r=0.9, gamma_h=0.9)
     for S in sizes:
-        for seed in [int(s) for s in args.seeds.split(",")]:
+        for seed in [int(s) for s in (args.seeds or "1").split(",")]:
             w = random_family(S, seed)
             case(S, w, p, args.repeats if S <= 10**4 else 1, old=not args.no_old)
             print(f"{'':<14} (random stationary family of bench_exact.py, seed {seed})", flush=True)

@@ -12,7 +12,9 @@ apart -- is caught by the sign.  The same holds for the Gauss-Seidel sweep map o
 Two ways to read the sign: :func:`det_sign` from a sparse LU factorisation (``scipy.sparse.linalg.splu``;
 Newton continuation, up to :data:`SIGN_MAX_UNKNOWNS` unknowns, where it factorises anyway), and
 :func:`rightmost_eigenvalue` of a matrix-free map Jacobian by ARPACK (the sweep solvers: if no eigenvalue
-has real part above 1, no real eigenvalue exceeds 1 and ``det(I - J) > 0``).
+has real part above 1, no real eigenvalue exceeds 1 and ``det(I - J) > 0``).  Newton continuation on worlds
+whose LU fills in catastrophically combines them (:func:`screened_det_sign`: ARPACK on the sparse ``J``, the LU
+only when that is inconclusive).
 """
 from __future__ import annotations
 
@@ -59,11 +61,47 @@ def det_sign(A) -> int:
     return (-1 if neg % 2 else 1) * permutation_sign(lu.perm_r) * permutation_sign(lu.perm_c)
 
 
-def branch_index(system, z, beta):
-    """``det(I - J)`` sign at ``z`` (Newton coordinates of :class:`~.system.NewtonSystem`), or None if too large."""
+def branch_index(system, z, beta, screen=False):
+    """``det(I - J)`` sign at ``z`` (Newton coordinates of :class:`~.system.NewtonSystem`), or None if too large.
+
+    ``screen``: by :func:`screened_det_sign` (ARPACK first, the LU only near a fold) instead of a LU.
+    """
     if system.n > SIGN_MAX_UNKNOWNS:
         return None
-    return det_sign(system.newton_matrix(z, beta))
+    M = system.newton_matrix(z, beta)
+    return screened_det_sign(M) if screen else det_sign(M)
+
+
+def screened_det_sign(A, *, lu_max=SIGN_MAX_UNKNOWNS):
+    """Sign of ``det(A)`` for ``A = I - J`` without a LU where ARPACK shows it: +1, -1, 0 or None.
+
+    +1 when the rightmost eigenvalue of ``J = I - A`` (ARPACK on the sparse matrix, screened as in
+    :func:`rightmost_at_fixed_point`) has real part below ``1 - ON_BRANCH_MARGIN``: then no real eigenvalue of
+    ``J`` reaches 1 and ``det(I - J) > 0``.  Otherwise (an eigenvalue near or beyond 1, or ARPACK failed) the
+    exact sign by :func:`det_sign` up to ``lu_max`` unknowns, None above.  For matrices whose LU fills in
+    catastrophically (random graphs: one LU of 5,000 unknowns took 0.35 s where the whole Phase 1 Newton
+    continuation on Krylov solves takes 0.12 s), this replaces one LU per continuation step by about 20
+    sparse products, except near a fold.
+    """
+    n = A.shape[0]
+    J = (sp.identity(n, format="csr") - sp.csr_matrix(A)).tocsr()
+    lam = None
+    if n <= 50:
+        lam = np.linalg.eigvals(J.toarray())
+        lam = complex(lam[np.argmax(lam.real)]) if n else None
+    else:
+        for tol, ncv, maxiter in ((SCREEN_TOL, 12, 200), (1e-9, 20, 1000)):
+            try:
+                vals = spla.eigs(J, k=1, which="LR", tol=tol, maxiter=maxiter, ncv=min(n - 1, ncv),
+                                 return_eigenvectors=False, v0=np.ones(n))
+                lam = complex(vals[0])
+            except spla.ArpackNoConvergence:
+                lam = None
+            if lam is None or abs(lam.real - 1.0) >= SCREEN_BAND:
+                break
+    if n == 0 or passes_branch_test(lam):
+        return 1
+    return det_sign(A) if n <= lu_max else None
 
 
 def rightmost_eigenvalue(gmap, x, gx, *, eps=1e-7, tol=1e-6, maxiter=200, ncv=20, v0=None):

@@ -2,10 +2,11 @@
 
 Both phases' stationary (cyclic) solvers reduce to a fixed point ``z = G(z)``
 whose Jacobian ``J = dG/dz`` is sparse and available analytically.  Newton
-solves ``(I - J) d = G(z) - z`` with a sparse LU factorisation and
-backtracks until the scaled residual decreases.  Continuation follows the
-solution branch from ``beta = 0`` (where both maps have a unique fixed point)
-to the requested ``beta``, growing the step while Newton converges quickly
+solves ``(I - J) d = G(z) - z`` (:class:`.linear.LinearSolver`: sparse LU
+where it is cheap, Krylov methods of bounded cost elsewhere) and backtracks
+until the scaled residual decreases.  Continuation follows the solution branch
+from ``beta = 0`` (where both maps have a unique fixed point) to the requested
+``beta``, growing the step while Newton converges quickly
 and shrinking it when it does not; a secant predictor extrapolates from the
 last two accepted points, and a step is accepted only when the corrector ends
 near the predictor (a corrector that lands on another sheet of fixed points is
@@ -15,12 +16,11 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+
+from .linear import LinearSolver
 
 
 _TRACE = bool(os.environ.get("EMPO_TRACE_CONTINUATION"))
@@ -35,109 +35,6 @@ class ConvergenceError(RuntimeError):
     def __init__(self, message, partial=None):
         super().__init__(message)
         self.partial = partial
-
-
-class LinearSolver:
-    """Sparse solves for the Newton steps of one continuation; no full LU above ``direct_below`` unknowns.
-
-    * At most ``direct_below`` unknowns: sparse LU (``splu``), whose cost is bounded at that size (measured:
-      about 2 s for a 5,000-unknown random-graph Newton matrix with fill 111).  If its factors hold more
-      than ``max_fill`` times the matrix's nonzeros (random graphs), the continuation goes Krylov-first.
-    * Above: Krylov only, decided from the size before anything is factorised: row-scaled BiCGSTAB (each
-      row divided by its largest entry, which evens out the scales of the Q_r, V_h^e and V_r blocks), then
-      GMRES preconditioned by an incomplete LU with bounded fill (``spilu``).  Before, a failing BiCGSTAB
-      fell through to a full LU up to 200k unknowns, whose fill on random graphs is catastrophic; memory
-      is now bounded (measured: the Phase 1 Newton solve of the 10^5-state benchmark family at seed 7,
-      exactly 200k unknowns, stayed at 0.42 GB), but that solve is still slow (not finished after
-      several CPU minutes): the Krylov solves themselves struggle there.  The default solvers of cyclic
-      worlds (:mod:`.sweeps`, Phase 1 sweeps) factorise nothing.  An unsolvable system raises
-      ``RuntimeError`` (Newton then reports a failed step).
-
-    A Krylov answer is accepted when its true relative residual ``max |A x - b| / max |b|`` is at most
-    ``accept``: Newton steps may be inexact (the nonlinear residual is checked after every step), and near
-    convergence the right-hand side is so small that rounding alone limits the attainable relative
-    accuracy.  Above ``direct_below`` a Krylov answer with relative residual up to ``loose_accept`` is
-    accepted as an inexact Newton step.  ``last_method`` records the method of the last solve.
-    """
-
-    def __init__(self, *, rtol=1e-12, accept=1e-8, direct_below=5000, krylov_maxiter=1000, max_fill=20.0,
-                 loose_accept=1e-3):
-        self.rtol, self.accept = rtol, accept
-        self.direct_below, self.krylov_maxiter = direct_below, krylov_maxiter
-        self.max_fill = max_fill
-        self.loose_accept = loose_accept
-        self.lu_ok = None  # decided at the first solve, from the pattern
-        self.krylov_first = False
-        self.last_method = ""
-
-    def _decide(self, A):
-        self.lu_ok = A.shape[0] <= self.direct_below
-        self.krylov_first = not self.lu_ok
-
-    def solve(self, A, b, fallback=True):
-        """Solve ``A x = b``; with ``fallback=False`` return None instead of falling back to LU."""
-        n = A.shape[0]
-        bnorm = float(np.max(np.abs(b))) if n else 0.0
-        if bnorm == 0.0:
-            self.last_method = "trivial"
-            return np.zeros(n)
-        A = A.tocsr()
-        if self.lu_ok is None:
-            self._decide(A)
-        if self.krylov_first:
-            scale = 1.0 / np.maximum(abs(A).max(axis=1).toarray().ravel(), 1e-300)
-            As = sp.diags(scale) @ A
-            with np.errstate(all="ignore"):
-                x, _ = spla.bicgstab(As, scale * b, rtol=self.rtol, atol=0.0, maxiter=self.krylov_maxiter)
-            rel = float(np.max(np.abs(A @ x - b))) / bnorm if np.all(np.isfinite(x)) else math.inf
-            if rel <= self.accept:
-                self.last_method = "bicgstab"
-                return x
-            if not fallback:
-                return None
-            best, best_rel, how = x, rel, "bicgstab_inexact"
-            if not self.lu_ok:
-                x2, rel2 = self._ilu_gmres(As, scale * b, A, b, bnorm)
-                if rel2 < best_rel:
-                    best, best_rel, how = x2, rel2, "ilu_gmres"
-                if best_rel <= self.accept:
-                    self.last_method = how
-                    return best
-                if best_rel <= self.loose_accept:
-                    self.last_method = how + ("" if how.endswith("inexact") else "_inexact")
-                    return best
-                raise RuntimeError(f"no Krylov solver reached relative residual {self.loose_accept:g} "
-                                   f"(best {best_rel:.3g}); no LU above {self.direct_below} unknowns")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", spla.MatrixRankWarning)
-            lu = spla.splu(A.tocsc())
-            x = lu.solve(b)
-        if not self.krylov_first and lu.L.nnz + lu.U.nnz > self.max_fill * max(A.nnz, 1):
-            self.krylov_first = True  # catastrophic fill-in (random graphs): Krylov first from now on
-        if not np.all(np.isfinite(x)):
-            raise RuntimeError("sparse LU produced a non-finite solution (singular matrix)")
-        self.last_method = "splu"
-        return x
-
-    def _ilu_gmres(self, As, bs, A, b, bnorm):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ilu = spla.spilu(As.tocsc(), drop_tol=1e-5, fill_factor=10.0)
-            M = spla.LinearOperator(As.shape, ilu.solve)
-            with np.errstate(all="ignore"):
-                x, _ = spla.gmres(As, bs, M=M, rtol=self.rtol, atol=0.0, restart=50, maxiter=20)
-        except RuntimeError:
-            return None, math.inf
-        rel = float(np.max(np.abs(A @ x - b))) / bnorm if np.all(np.isfinite(x)) else math.inf
-        return x, rel
-
-
-def solve_linear(A, b, **options):
-    """One-off sparse solve with :class:`LinearSolver`; returns ``(x, method)``."""
-    solver = LinearSolver(**options)
-    x = solver.solve(A, b)
-    return x, solver.last_method
 
 
 class InvalidIterate(Exception):

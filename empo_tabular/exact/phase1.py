@@ -11,8 +11,9 @@ import scipy.sparse as sp
 
 from .anderson import anderson
 from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
-                     rightmost_at_fixed_point)
-from .continuation import ConvergenceError, InvalidIterate, LinearSolver, continuation, newton
+                     rightmost_at_fixed_point, screened_det_sign)
+from .continuation import ConvergenceError, InvalidIterate, continuation, newton
+from .linear import NEWTON_LU_FIRST_BELOW, LinearSolver
 from .._kernels import phase1 as _k1
 from .._kernels import world as _kw
 from .parallel import n_chunks, sweep_blocks, use_parallel
@@ -311,7 +312,7 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     vals = np.empty(cap)
     PI = np.zeros((S, H, G, A))
     eye = sp.identity(n, format="csr")
-    linear = LinearSolver()
+    linear = LinearSolver(lu_first_below=NEWTON_LU_FIRST_BELOW)
 
     def apply(beta, z):
         out = np.empty((S, H, G))
@@ -334,8 +335,14 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
         return newton(residual, lambda z: newton_matrix(beta, z), z0, tol=tol, polish=(beta == params.beta_h),
                       monotone=math.isfinite(beta), linear=linear)
 
-    # the sign of det(I - J) at every accepted step (see .branch), where one more sparse LU is affordable
-    index = (lambda z, beta: det_sign(newton_matrix(beta, z))) if n <= SIGN_MAX_UNKNOWNS else None
+    # the sign of det(I - J) at every accepted step (see .branch), up to SIGN_MAX_UNKNOWNS unknowns: by a sparse
+    # LU where LUs are cheap; where the Newton solves' LU filled in catastrophically (the linear solver went
+    # Krylov-first), by ARPACK's rightmost eigenvalue, with the LU only near a fold
+    def index(z, beta):
+        M = newton_matrix(beta, z)
+        return screened_det_sign(M) if linear.krylov_first else det_sign(M)
+
+    index = index if n <= SIGN_MAX_UNKNOWNS else None
     out = continuation(solve_at, np.zeros(n), params.beta_h, index=index)
     VM = out.z.reshape(S, H, G).copy()
     apply(out.beta, out.z)  # refresh PI at the final iterate

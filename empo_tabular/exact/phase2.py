@@ -198,7 +198,9 @@ def _backward_sweep(world, prior, params, fp16, parallel):
 def _solve_newton(world, prior, params, tol):
     system = NewtonSystem(world, prior, params)
     solve_at = newton_at_beta(system, tol, polish_at=params.beta_r)
-    index = (lambda z, beta: branch_index(system, z, beta)) if system.n <= SIGN_MAX_UNKNOWNS else None
+    # the det(I - J) sign by LU where LUs are cheap, screened by ARPACK where the solver went Krylov-first
+    index = ((lambda z, beta: branch_index(system, z, beta, screen=solve_at.linear.krylov_first))
+             if system.n <= SIGN_MAX_UNKNOWNS else None)
     out = continuation(solve_at, system.beta0_start(), params.beta_r, project=system.project, index=index)
     Q, VE, V = system.split(out.z)
     _, _, (Q2, PI2, VE2, X, U, V2) = system.evaluate(out.z, out.beta)

@@ -19,7 +19,7 @@ from .._validation import as_array
 from ..core.conventions import FIELDS, RELATIVE, field_errors
 from ..core.results import SolverResult
 from ..core.world import TabularWorld
-from .continuation import solve_linear
+from .linear import solve_linear
 from .phase1 import HumanPrior, solve_phase1
 from .system import Phase2Solution
 
@@ -98,7 +98,7 @@ def visitation_weights(world: TabularWorld, pi_r, profile, discount: float) -> n
 
     ``d = (1 - discount) * e_{s0}^T (I - discount * P)^{-1}`` with
     ``P[s, s'] = sum_{a_r, a_h} pi_r(a_r|s) profile(a_h|s) T(s'|s, a_r, a_h)`` (zero rows at terminal states),
-    solved as one sparse linear system with :func:`~empo_tabular.exact.continuation.solve_linear`
+    solved as one sparse linear system with :func:`~empo_tabular.exact.linear.solve_linear`
     (nothing dense in S^2).  ``discount = 1`` gives the expected visit
     counts (acyclic worlds only).  Returns ``d`` renormalised over non-terminal states.
     """

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from .continuation import InvalidIterate, LinearSolver, newton, solve_linear
+from .continuation import InvalidIterate, newton
+from .linear import NEWTON_LU_FIRST_BELOW, LinearSolver, solve_linear
 from .._kernels import jacobian as _kj
 from .._kernels import phase2 as _k2
 from .._kernels import world as _kw
@@ -208,7 +209,9 @@ class NewtonSystem:
         _k2.jacobi_map(*self.wargs, *param_args(p, 0.0), p.terminal_v_r, Q.copy(), VE0, np.ones((S, H)),
                        np.full(S, -1.0), V.copy(), Q2, PI2, c_E, X2, U2, V2, err)
         EE = self.blocks(z, 0.0)["EE"]
-        ve, _ = solve_linear(sp.identity(self.nE, format="csr") - EE, c_E.ravel())
+        # a start, which Newton corrects: Krylov first above NEWTON_LU_FIRST_BELOW unknowns, as in Newton's steps
+        ve, _ = solve_linear(sp.identity(self.nE, format="csr") - EE, c_E.ravel(),
+                             lu_first_below=NEWTON_LU_FIRST_BELOW)
         out = z.copy()
         out[self.nQ:self.nQ + self.nE] = np.clip(ve, 0.0, 1.0)
         return out
@@ -295,10 +298,12 @@ def newton_at_beta(system: "NewtonSystem", tol: float, polish_at=None):
     """``solve_at(beta, z0)``: Newton on the Phase 2 equations at one beta_r (for :func:`continuation`).
 
     One :class:`LinearSolver` is shared by every call, so it remembers which
-    linear method works for this world.  The final Newton polish step is
-    taken at ``beta == polish_at`` (every beta when ``polish_at`` is None).
+    linear method works for this world (LU first up to
+    ``NEWTON_LU_FIRST_BELOW`` unknowns); it is ``solve_at.linear``.  The final
+    Newton polish step is taken at ``beta == polish_at`` (every beta when
+    ``polish_at`` is None).
     """
-    linear = LinearSolver()
+    linear = LinearSolver(lu_first_below=NEWTON_LU_FIRST_BELOW)
 
     def solve_at(beta, z0):
         def residual(z):
@@ -308,4 +313,5 @@ def newton_at_beta(system: "NewtonSystem", tol: float, polish_at=None):
         return newton(residual, lambda z: system.newton_matrix(z, beta), z0, tol=tol,
                       polish=polish_at is None or beta == polish_at, monotone=math.isfinite(beta), linear=linear)
 
+    solve_at.linear = linear
     return solve_at
