@@ -156,6 +156,8 @@ def rightmost_at_fixed_point(gmap, x, secant=None):
 #: :attr:`~.system.Phase2Solution.branch_check` texts, one per way the solvers tie a point to the branch
 DISTANCE_CHECK = "every continuation step ended near its secant predictor"
 SIGN_CHECK = DISTANCE_CHECK + " and kept det(I - J) > 0 (sparse LU)"
+SCREENED_SIGN_CHECK = (DISTANCE_CHECK + " and kept det(I - J) > 0 (ARPACK's rightmost eigenvalue of J below 1, "
+                       "or a sparse LU near 1)")
 POINT_SIGN_CHECK = DISTANCE_CHECK + "; at the returned point det(I - J) > 0 (sparse LU)"
 DISTANCE_ONLY_CHECK = (DISTANCE_CHECK + f" (distance test only: det(I - J) is not computed above {SIGN_MAX_UNKNOWNS:,} "
                        "unknowns)")

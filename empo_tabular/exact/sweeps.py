@@ -187,7 +187,7 @@ def solve_sweeps(world, prior, params, tol, max_sweeps=2000) -> Phase2Solution:
                     check = POINT_SIGN_CHECK
                     # on the branch, but the sweep map is not a contraction here, so its residual bounds the
                     # error poorly (measured: a 2-state cycle at beta_r = 20, rho = 3.1, relative error 2e-12
-                    # at residual 4e-14): polish by Newton from this point (one or two LUs of this size)
+                    # at residual 4e-14): polish by Newton from this point (one or two linear solves of this size)
                     pol = newton_at_beta(system, tol, polish_at=out.beta)(out.beta, z)
                     if pol.converged:
                         _, VE_n, V_n = system.split(pol.z)

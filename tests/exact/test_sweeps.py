@@ -266,8 +266,11 @@ def test_each_solution_says_what_ties_it_to_the_branch(monkeypatch):
     prior = et.solve_phase1(w, p)
     auto = et.solve_phase2(w, prior, p)
     assert "rightmost eigenvalue of the sweep map's Jacobian is 0.8" in auto.branch_check
-    newton = et.solve_phase2(w, prior, p, method="newton")
-    assert "kept det(I - J) > 0 (sparse LU)" in newton.branch_check
+    newton = et.solve_phase2(w, prior, p, method="newton")  # 2,400 unknowns: Krylov first, the sign screened
+    assert "kept det(I - J) > 0 (ARPACK's rightmost eigenvalue" in newton.branch_check
+    cgw, cp = get_scenario("corridor")  # 220 unknowns: LU solves and LU signs
+    small = et.solve_phase2(cgw.world, et.solve_phase1(cgw.world, cp), cp, method="newton")
+    assert "kept det(I - J) > 0 (sparse LU)" in small.branch_check
     monkeypatch.setattr(phase2_module, "SIGN_MAX_UNKNOWNS", 10)  # the door's Newton system has 2,400 unknowns
     unsigned = et.solve_phase2(w, prior, p, method="newton")
     assert "distance test only" in unsigned.branch_check and "det(I - J) > 0" not in unsigned.branch_check
