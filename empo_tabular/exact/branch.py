@@ -18,6 +18,7 @@ only when that is inconclusive).
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -161,6 +162,12 @@ SCREENED_SIGN_CHECK = (DISTANCE_CHECK + " and kept det(I - J) > 0 (ARPACK's righ
 POINT_SIGN_CHECK = DISTANCE_CHECK + "; at the returned point det(I - J) > 0 (sparse LU)"
 DISTANCE_ONLY_CHECK = (DISTANCE_CHECK + f" (distance test only: det(I - J) is not computed above {SIGN_MAX_UNKNOWNS:,} "
                        "unknowns)")
+
+
+def up_to_infinity(check, beta) -> str:
+    """``check`` for a continuation that ended at ``beta`` (``inf``: its last step, from the last finite point to
+    beta = inf, has no predictor and is not checked)."""
+    return check if math.isfinite(beta) else check + "; the last step, to beta = inf, is not checked"
 
 
 def eigenvalue_check(lam, what) -> str:

@@ -10,8 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .anderson import anderson
-from .branch import (SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, passes_branch_test,
-                     rightmost_at_fixed_point, screened_det_sign)
+from .branch import (DISTANCE_CHECK, DISTANCE_ONLY_CHECK, SCREENED_SIGN_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS,
+                     branch_test_message, det_sign, eigenvalue_check, passes_branch_test, rightmost_at_fixed_point,
+                     screened_det_sign, up_to_infinity)
 from .continuation import ConvergenceError, InvalidIterate, continuation, newton
 from .linear import NEWTON_LU_FIRST_BELOW, LinearSolver
 from .._kernels import phase1 as _k1
@@ -53,8 +54,11 @@ class HumanPrior(SolverResult):
         ``V_h^m(s, g)``: the value the human can guarantee against a
         worst-case robot (0 where the goal holds and at terminal states).
     numerics, method, betas :
-        How it was computed (``method`` is ``"backward_sweep"``,
+        How it was computed (``method`` is ``"backward_sweep"``, ``"anderson_continuation"``,
         ``"newton_continuation"`` or ``"given"``; ``betas`` the beta_h values continuation visited).
+    branch_check : str
+        What ties the policies to the branch continued from beta_h = 0 (the tests run and passed; "" for a
+        given prior or one that did not converge), as ``Phase2Solution.branch_check``.
     """
 
     profile: np.ndarray
@@ -64,6 +68,7 @@ class HumanPrior(SolverResult):
     numerics: str = "float64"
     method: str = "given"
     betas: list = field(default_factory=list)
+    branch_check: str = ""
 
     @classmethod
     def from_profiles(cls, world: TabularWorld, profile, profile_fixed_goal) -> "HumanPrior":
@@ -244,7 +249,8 @@ def solve_phase1(world: TabularWorld, params: EmpoParams, numerics: str = "float
             world.human_profiles, world.human_action_counts, world.achieved_by_state, world.goal_count,
             params.gamma_h)
     info = dict(method="backward_sweep", iterations=1, residual=0.0, converged=True, betas=[params.beta_h],
-                message="exact backward induction (one sweep in topological order)")
+                message="exact backward induction (one sweep in topological order)",
+                branch_check="acyclic world: the solution is unique")
     if world.is_acyclic:
         if use_parallel(S, parallel):
             level_ptr, level_states = world.levels
@@ -348,7 +354,10 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     apply(out.beta, out.z)  # refresh PI at the final iterate
     info = dict(method="newton_continuation", iterations=out.newton_iterations, residual=out.residual,
                 converged=out.converged, betas=out.betas, status=0 if out.converged else 1,
-                message=out.message or ("newton_continuation: residual " f"{out.residual:.3g} <= tol {tol:g}"))
+                message=out.message or ("newton_continuation: residual " f"{out.residual:.3g} <= tol {tol:g}"),
+                branch_check="" if not out.converged else up_to_infinity(
+                    DISTANCE_ONLY_CHECK if index is None else
+                    SCREENED_SIGN_CHECK if linear.krylov_first else SIGN_CHECK, out.beta))
     if not out.converged:
         _not_converged(info, tol, strict, (VM, PI))
     return VM, PI, info
@@ -420,5 +429,7 @@ def _solve_cyclic_sweeps(world, params, args, b, use_belief, optimistic, tol):
         msg = (branch_test_message(lam, "Phase 1 sweep map's") + "; the point may lie on a fold's middle sheet, "
                "not on the branch from beta_h = 0")
     info = dict(method="anderson_continuation", iterations=counter[0], residual=residual,
-                converged=converged, betas=out.betas, status=0 if converged else 1, message=msg)
+                converged=converged, betas=out.betas, status=0 if converged else 1, message=msg,
+                branch_check="" if not converged else eigenvalue_check(lam, "Phase 1 sweep map's")
+                if math.isfinite(out.beta) else up_to_infinity(DISTANCE_CHECK, out.beta))
     return VM, PI, info

@@ -18,7 +18,8 @@ from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
 from .sweeps import solve_sweeps
-from .branch import DISTANCE_ONLY_CHECK, SCREENED_SIGN_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS, branch_index
+from .branch import (DISTANCE_ONLY_CHECK, SCREENED_SIGN_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS, branch_index,
+                     up_to_infinity)
 from .system import (NewtonSystem, Phase2Solution, check_phase2_inputs, newton_at_beta, param_args,
                      phase2_residuals, raise_status, world_args)
 
@@ -211,6 +212,6 @@ def _solve_newton(world, prior, params, tol):
                                        iterations=out.newton_iterations, residual=out.residual,
                                        converged=out.converged, betas=out.betas, message=out.message,
                                        fold_beta=out.fold_beta,
-                                       branch_check="" if not out.converged else DISTANCE_ONLY_CHECK
-                                       if index is None else SCREENED_SIGN_CHECK if solve_at.linear.krylov_first
-                                       else SIGN_CHECK)
+                                       branch_check="" if not out.converged else up_to_infinity(
+                                           DISTANCE_ONLY_CHECK if index is None else SCREENED_SIGN_CHECK
+                                           if solve_at.linear.krylov_first else SIGN_CHECK, out.beta))

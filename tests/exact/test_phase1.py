@@ -32,3 +32,18 @@ def test_phase1_newton_on_the_krylov_path_agrees_with_the_default(monkeypatch):
     assert calls == {"lu": 0, "screened": len(newton.betas)}  # beta = 0 and every accepted step
     default = et.solve_phase1(w, p)
     np.testing.assert_allclose(newton.V_h_m, default.V_h_m, rtol=1e-10, atol=1e-12)
+
+
+def test_each_prior_says_what_ties_it_to_the_branch(monkeypatch):
+    from empo_tabular.worlds.scenarios import get_scenario
+
+    gw, p = get_scenario("door")
+    w = gw.world
+    assert "rightmost eigenvalue of the Phase 1 sweep map's Jacobian is 0.2" in et.solve_phase1(w, p).branch_check
+    assert "kept det(I - J) > 0 (sparse LU)" in et.solve_phase1(w, p, method="newton").branch_check  # 1,000 unknowns
+    greedy = et.solve_phase1(w, p.replace(beta_h=np.inf)).branch_check
+    assert greedy.endswith("the last step, to beta = inf, is not checked") and "eigenvalue" not in greedy
+    monkeypatch.setattr(phase1_module, "SIGN_MAX_UNKNOWNS", 10)
+    assert "distance test only" in et.solve_phase1(w, p, method="newton").branch_check
+    acyclic_gw, q = get_scenario("door", horizon=3)
+    assert et.solve_phase1(acyclic_gw.world, q).branch_check == "acyclic world: the solution is unique"
