@@ -48,17 +48,24 @@ def search_box(q_star, box):
     return np.full(q_star.shape, c * float(np.min(q_star))), np.full(q_star.shape, float(np.max(q_star)) / c)
 
 
-def fixed_point_search(maps, q_star, beta, n_starts, seed, s0, box=3.0, starts=None, n_jobs=1):
+class TrialTimeout(Exception):
+    """The timed trial of :func:`plan_search` passed its deadline (the search is then known to exceed its budget)."""
+
+
+def fixed_point_search(maps, q_star, beta, n_starts, seed, s0, box=3.0, starts=None, n_jobs=1, deadline=None):
     """Distinct fixed points of R_beta in a box around the branch point (log coordinates, analytic Jacobian).
 
     Returns ``(points, fps)``: the JSON summaries (``V_r_s0``, stability per iteration, ``rho``, ``max_re``,
     ``residual``, ``q_min``, ``q_max``, ``log_dist_to_branch`` = max |log(q/q*)|, ``on_branch``) and the
-    FixedPointSet (rows = the q vectors).
+    FixedPointSet (rows = the q vectors).  ``deadline`` (a ``time.perf_counter()`` value, serial searches only):
+    the next evaluation of the map after it raises :class:`TrialTimeout`.
     """
     lo, hi = search_box(q_star, box)
     last = {}  # the reduced_state of the latest F(q): the Jacobian at that q (the usual case) reuses it
 
     def F(q):  # outside Q < 0 the map is undefined: report non-finite values to the root finder
+        if deadline is not None and time.perf_counter() > deadline:
+            raise TrialTimeout
         if not np.all(q < 0):
             return np.full(q.size, np.nan)
         st = maps.reduced_state(q, beta)
@@ -99,11 +106,19 @@ def plan_search(em, grid, sols, fp, seed, s0, n_jobs):
         return False, f"n_q = {em.n_q} > fixed_point_max_dim = {fp['max_dim']}", None
     beta = grid[-1]
     q_star = em.pack_q(sols[-1]["Q_r"])
-    t0 = time.perf_counter()
-    fixed_point_search(em, q_star, beta, 1, seed, s0, fp["box"], None, 1)
-    per_start = (time.perf_counter() - t0) / 2.0  # the trial ran the branch point and one random start
     n_user = 0 if fp["user"] is None or isinstance(fp["user"], dict) else np.asarray(fp["user"]).reshape(-1, em.n_q).shape[0]
-    est = per_start * (fp["starts"] + 1 + n_user) * len(grid) / max(1, n_jobs)
+    scale = (fp["starts"] + 1 + n_user) * len(grid) / max(1, n_jobs)  # estimate = per_start * scale
+    # the trial (the branch point and one random start) stops once it has shown the estimate over the budget
+    limit = 2.0 * fp["budget"] / scale
+    t0 = time.perf_counter()
+    try:
+        fixed_point_search(em, q_star, beta, 1, seed, s0, fp["box"], None, 1, deadline=t0 + limit)
+    except TrialTimeout:
+        elapsed = time.perf_counter() - t0
+        return False, (f"estimated > {elapsed / 2.0 * scale:.3g} s (the trial of one start at beta_r = {beta:g} "
+                       f"was stopped after {elapsed:.3g} s) > fixed_point_budget = {fp['budget']:g} s"), None
+    per_start = (time.perf_counter() - t0) / 2.0  # the trial ran the branch point and one random start
+    est = per_start * scale
     if est > fp["budget"]:
         return False, (f"estimated {est:.3g} s (one start took {per_start:.3g} s at beta_r = {beta:g}) > "
                        f"fixed_point_budget = {fp['budget']:g} s"), est

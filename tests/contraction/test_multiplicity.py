@@ -57,3 +57,22 @@ def test_stability_per_point_consistency_with_the_dense_jacobian(fold_search):
         lam = np.linalg.eigvals(em.reduced_jacobian(fps.points[k], BETA))
         assert fps.rho[k] == pytest.approx(np.max(np.abs(lam)), rel=1e-10, abs=1e-12)
         assert fps.max_re[k] == pytest.approx(np.max(lam.real), rel=1e-10, abs=1e-12)
+
+
+def test_the_timed_trial_stops_at_its_deadline_and_says_so(fold_search):
+    import time
+
+    from empo_tabular.contraction.multiplicity import TrialTimeout, plan_search
+
+    em, sol, q_star, _, _ = fold_search
+    with pytest.raises(TrialTimeout):
+        fixed_point_search(em, q_star, BETA, 1, 0, 0, deadline=time.perf_counter() - 1.0)
+    grid = [0.0, 50.0, BETA]
+    sols = [None, None, {"Q_r": sol.Q_r}]
+    fp = {"starts": 10, "max_dim": None, "user": None, "box": 3.0, "budget": 0.0}
+    search, reason, estimate = plan_search(em, grid, sols, fp, 0, 0, 1)
+    assert not search and estimate is None
+    assert "was stopped after" in reason and "> fixed_point_budget = 0 s" in reason
+    fp["budget"] = 1e6  # affordable: the trial runs to the end and gives a number
+    search, reason, estimate = plan_search(em, grid, sols, fp, 0, 0, 1)
+    assert search and reason == "" and 0.0 < estimate < 1e6
