@@ -13,16 +13,17 @@ def csr_symmetric_gauss_seidel(indptr, indices, data, inv_diag, b, x, sweeps):
     n = b.shape[0]
     for _ in range(sweeps):
         for i in range(n):
-            acc = b[i]
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                if j != i:
-                    acc -= data[k] * x[j]
-            x[i] = acc * inv_diag[i]
+            x[i] = gauss_seidel_row(i, indptr, indices, data, inv_diag, b, x)
         for i in range(n - 1, -1, -1):
-            acc = b[i]
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                if j != i:
-                    acc -= data[k] * x[j]
-            x[i] = acc * inv_diag[i]
+            x[i] = gauss_seidel_row(i, indptr, indices, data, inv_diag, b, x)
+
+
+@kernel(inline="always")
+def gauss_seidel_row(i, indptr, indices, data, inv_diag, b, x):
+    """``inv_diag_i (b_i - sum_{j != i} A_ij x_j)``: row ``i``'s Gauss-Seidel value."""
+    acc = b[i]
+    for k in range(indptr[i], indptr[i + 1]):
+        j = indices[k]
+        if j != i:
+            acc -= data[k] * x[j]
+    return acc * inv_diag[i]
