@@ -60,7 +60,10 @@ def marginal_table(world, prior):
     action summed out of the transitions under the prior's profiles, once per solve (O(nnz * H * G) time, like
     one sweep).  Measured per Gauss-Seidel sweep against the table of rows ``(s, a, k)``: shared_switch (two
     humans, 25 joint human actions, 3.8 distinct successors per robot action) 0.31 -> 0.09 ms; random worlds of
-    10^3 and 10^5 states (1 human, 2 actions, 2 successors per row, so little to merge) the same time."""
+    10^3 and 10^5 states (1 human, 2 actions, 2 successors per row, so little to merge) the same time.  The
+    worst case is a world with many goals and nothing to merge, where the table's M + 1 weights per entry cost
+    more memory traffic than one probability per row: 20,000 random states, 2 humans x 5 goals, 3 successors per
+    row (81% of the rows' entries remain) 16.4 -> 17.9 ms (+9%)."""
     S, n_ar, n_ah = world.n_states, world.n_ar, world.n_ah
     M = world.n_humans * world.n_goals
     counts = np.empty(S * n_ar, dtype=np.int64)
