@@ -164,6 +164,31 @@ DISTANCE_ONLY_CHECK = (DISTANCE_CHECK + f" (distance test only: det(I - J) is no
                        "unknowns)")
 
 
+def returned_point_check(newton_matrix) -> str:
+    """The branch check of a Newton continuation too large for a sign per step (``> SIGN_MAX_UNKNOWNS``): the
+    distance test, and ARPACK's screen of ``det(I - J)`` at the returned point only (``newton_matrix = I - J``
+    there; about 2 s at 500,000 unknowns, one step's worth, where per step it would triple the solve)."""
+    if screened_det_sign(newton_matrix, lu_max=0) == 1:
+        return (DISTANCE_CHECK + f" (no sign per step above {SIGN_MAX_UNKNOWNS:,} unknowns); at the returned point "
+                "ARPACK's rightmost eigenvalue of J has real part below 1, so det(I - J) > 0")
+    return (DISTANCE_CHECK + f" (distance test only: no sign per step above {SIGN_MAX_UNKNOWNS:,} unknowns, and at "
+            "the returned point ARPACK's rightmost eigenvalue of J was not below 1, so the sign is unknown)")
+
+
+def newton_branch_check(out, signed, krylov_first, matrix_at_point) -> str:
+    """``branch_check`` of a Newton continuation's outcome ``out`` (Phase 1 and Phase 2): the sign of
+    ``det(I - J)`` at every step where it was ``signed`` (by LU, or screened by ARPACK where the linear solver went
+    ``krylov_first``), else :func:`returned_point_check` on ``matrix_at_point()`` (``I - J`` at the returned point;
+    called only then).  "" when the continuation did not converge."""
+    if not out.converged:
+        return ""
+    if signed:
+        return up_to_infinity(SCREENED_SIGN_CHECK if krylov_first else SIGN_CHECK, out.beta)
+    if math.isfinite(out.beta):
+        return returned_point_check(matrix_at_point())
+    return up_to_infinity(DISTANCE_ONLY_CHECK, out.beta)
+
+
 def up_to_infinity(check, beta) -> str:
     """``check`` for a continuation that ended at ``beta`` (``inf``: its last step, from the last finite point to
     beta = inf, has no predictor and is not checked)."""

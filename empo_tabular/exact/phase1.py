@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .anderson import anderson
-from .branch import (DISTANCE_CHECK, DISTANCE_ONLY_CHECK, SCREENED_SIGN_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS,
-                     branch_test_message, det_sign, eigenvalue_check, passes_branch_test, rightmost_at_fixed_point,
-                     screened_det_sign, up_to_infinity)
+from .branch import (DISTANCE_CHECK, SIGN_MAX_UNKNOWNS, branch_test_message, det_sign, eigenvalue_check,
+                     newton_branch_check, passes_branch_test, rightmost_at_fixed_point, screened_det_sign,
+                     up_to_infinity)
 from .continuation import ConvergenceError, InvalidIterate, continuation, newton
 from .linear import NEWTON_LU_FIRST_BELOW, LinearSolver
 from .._kernels import phase1 as _k1
@@ -355,9 +355,8 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
     info = dict(method="newton_continuation", iterations=out.newton_iterations, residual=out.residual,
                 converged=out.converged, betas=out.betas, status=0 if out.converged else 1,
                 message=out.message or ("newton_continuation: residual " f"{out.residual:.3g} <= tol {tol:g}"),
-                branch_check="" if not out.converged else up_to_infinity(
-                    DISTANCE_ONLY_CHECK if index is None else
-                    SCREENED_SIGN_CHECK if linear.krylov_first else SIGN_CHECK, out.beta))
+                branch_check=newton_branch_check(out, index is not None, linear.krylov_first,
+                                                 lambda: newton_matrix(out.beta, out.z)))
     if not out.converged:
         _not_converged(info, tol, strict, (VM, PI))
     return VM, PI, info

@@ -18,8 +18,7 @@ from ..core.world import TabularWorld
 from .phase1 import HumanPrior
 from .picard import solve_picard
 from .sweeps import solve_sweeps
-from .branch import (DISTANCE_ONLY_CHECK, SCREENED_SIGN_CHECK, SIGN_CHECK, SIGN_MAX_UNKNOWNS, branch_index,
-                     up_to_infinity)
+from .branch import SIGN_MAX_UNKNOWNS, branch_index, newton_branch_check
 from .system import (NewtonSystem, Phase2Solution, check_phase2_inputs, newton_at_beta, param_args,
                      phase2_residuals, raise_status, world_args)
 
@@ -208,10 +207,9 @@ def _solve_newton(world, prior, params, tol):
     PI = np.zeros_like(Q)
     live = ~world.terminal
     power_law_table(np.where(live[:, None], Q, -1.0), out.beta, live, PI)
+    check = newton_branch_check(out, index is not None, solve_at.linear.krylov_first,
+                                lambda: system.newton_matrix(out.z, out.beta))
     return Phase2Solution.from_iterate(world, params, Q, PI, VE, X, U, V, method="newton_continuation",
                                        iterations=out.newton_iterations, residual=out.residual,
                                        converged=out.converged, betas=out.betas, message=out.message,
-                                       fold_beta=out.fold_beta,
-                                       branch_check="" if not out.converged else up_to_infinity(
-                                           DISTANCE_ONLY_CHECK if index is None else SCREENED_SIGN_CHECK
-                                           if solve_at.linear.krylov_first else SIGN_CHECK, out.beta))
+                                       fold_beta=out.fold_beta, branch_check=check)

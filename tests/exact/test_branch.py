@@ -55,3 +55,14 @@ def test_above_lu_max_an_eigenvalue_beyond_one_is_not_signed(lu_calls):
     eigs = np.concatenate([np.linspace(0.0, 0.8, 79), [1.5]])
     assert screened_det_sign(newton_matrix_with_spectrum(eigs), lu_max=79) is None
     assert lu_calls == []
+
+
+@pytest.mark.parametrize("eigs, known", [
+    (np.linspace(-0.5, 0.8, 80), True),                                   # every eigenvalue of J below 1
+    (np.concatenate([[1.3, 1.2], np.linspace(-0.5, 0.8, 78)]), False),  # det(I - J) > 0, but ARPACK cannot tell
+])
+def test_returned_point_check_says_whether_arpack_showed_the_sign(eigs, known, lu_calls):
+    text = branch.returned_point_check(newton_matrix_with_spectrum(eigs))
+    assert text.startswith(branch.DISTANCE_CHECK) and "no sign per step above 5,000 unknowns" in text
+    assert ("so det(I - J) > 0" in text) is known and ("the sign is unknown" in text) is (not known)
+    assert lu_calls == []  # no LU at the returned point, whatever the size

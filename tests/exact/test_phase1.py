@@ -44,6 +44,6 @@ def test_each_prior_says_what_ties_it_to_the_branch(monkeypatch):
     greedy = et.solve_phase1(w, p.replace(beta_h=np.inf)).branch_check
     assert greedy.endswith("the last step, to beta = inf, is not checked") and "eigenvalue" not in greedy
     monkeypatch.setattr(phase1_module, "SIGN_MAX_UNKNOWNS", 10)
-    assert "distance test only" in et.solve_phase1(w, p, method="newton").branch_check
+    assert "no sign per step" in et.solve_phase1(w, p, method="newton").branch_check
     acyclic_gw, q = get_scenario("door", horizon=3)
     assert et.solve_phase1(acyclic_gw.world, q).branch_check == "acyclic world: the solution is unique"
