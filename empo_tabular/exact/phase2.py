@@ -99,7 +99,8 @@ def solve_phase2(world: TabularWorld, prior: HumanPrior, params: EmpoParams, num
     The result's ``branch_check`` names the tests that tie the returned point
     to that branch: the distance test, and the sign of ``det(I - J)`` by an
     eigenvalue (sweeps) or a sparse LU (Newton, up to 5,000 unknowns); above
-    that size Newton's check is the distance test alone, and Picard has none.
+    that size Newton adds ARPACK's screen of the sign at the returned point
+    only, and Picard has no check.
     """
     check_phase2_inputs(world, prior, params)
     fp16 = check_numerics(numerics)
