@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..core.numerics import one_numba_thread
 from ..core.params import EmpoParams
 from ..exact.phase1 import solve_phase1
 from ..exact.phase2 import solve_phase2
@@ -154,7 +155,7 @@ def run_group(group: Group, spec_dict: dict, done: frozenset = frozenset(), out_
     todo = [c for c in group.cells if c.key not in done]
     if not todo:
         return {"group": group.key, "n_cells": 0, "part": None, "seconds": 0.0, "rows": []}
-    with threadpool_limits(1):
+    with threadpool_limits(1), one_numba_thread():  # one thread per task: the engine runs one task per core
         world, base = build_world(group.world)
         params = base.replace(beta_r=float(group.beta_r))
         prior = solve_phase1(world, params)

@@ -1,5 +1,8 @@
-"""Numerics modes: full float64, or the public reference's half-precision storage (EMPO_SEMANTICS §5)."""
+"""Numerics modes: full float64, or the public reference's half-precision storage (EMPO_SEMANTICS §5); and the
+thread pins of BLAS and Numba."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 NUMERICS = ("float64", "reference_fp16")
 
@@ -28,3 +31,19 @@ def one_blas_thread():
         from threadpoolctl import ThreadpoolController
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=1, user_api="blas")
+
+
+@contextmanager
+def one_numba_thread():
+    """Context manager running Numba's parallel regions (the block sweeps of worlds from 50,000 states, the
+    level-parallel backward sweeps) on one thread, for work that is already one task of many in parallel
+    (the atlas's groups: one per core).  ``numba.set_num_threads`` is per calling thread; restored on exit.
+    The answers do not depend on it: the blocks are fixed by the size, never by the threads."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

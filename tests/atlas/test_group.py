@@ -36,3 +36,28 @@ def test_cold_start_noise():
     q = -a["Q_r"][live]
     assert np.all(np.abs(np.log(q)) <= 1e-6) and np.ptp(q) > 0
     assert np.all(a["V_h_e"][live][:, :, : int(w.goal_count.min())] == 0.5)
+
+
+def test_a_group_runs_numba_on_one_thread(monkeypatch, tmp_path):
+    # the engine runs one group per core; a world from 50,000 states would otherwise sweep its blocks on every
+    # core inside every task.  Spy on the exact solver inside the task (serial engine, same function as on Dask)
+    import numba
+
+    import empo_tabular.atlas.group as group_module
+    from empo_tabular.atlas.cells import enumerate_groups
+    from empo_tabular.atlas.spec import parse_spec
+
+    seen = []
+    real = group_module.solve_phase2
+
+    def spy(*args, **kwargs):
+        seen.append(numba.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(group_module, "solve_phase2", spy)
+    spec = parse_spec({"name": "threads", "betas": [2.0], "modes": ["expected"], "seeds": 1,
+                       "schemes": ["equal_fast"], "expected": {"n_steps": 20}, "fixed_points": {"starts": 0},
+                       "worlds": [{"random": "tiny", "seed": 4, "n_states": 10, "n_goals": 2}]})
+    before = numba.get_num_threads()
+    group_module.run_group(enumerate_groups(spec)[0], spec.to_dict(), out_dir=None)
+    assert seen == [1] and numba.get_num_threads() == before
