@@ -61,7 +61,7 @@ def fill_marginal_entries(terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, 
                 for i in range(ptr[r], ptr[r + 1]):
                     j = succ[i]
                     e = slot[j]
-                    if e < mptr[sa] or e >= nxt or msucc[e] != j:
+                    if e < mptr[sa]:  # first time at this (s, a): entries of earlier (s, a) lie below mptr[sa]
                         e = nxt
                         nxt += 1
                         slot[j] = e
@@ -76,7 +76,7 @@ def fill_marginal_entries(terminal, ptr, succ, prob, n_ar, n_ah, prof, prof_fg, 
 def marginal_state(s, n_ar, mptr, msucc, mw, goal_weight, goal_count, pp, Q, PI, VEf, X, U, V, Z, acc, vef, ve3, x):
     """The chain-order update of one non-terminal state (as :func:`.phase2.gs_state` with ``alpha = 1``) from the
     marginal table; returns the human with X_h = 0, or -1.  ``acc`` (shape ``(n_ar, M + 1)``) is scratch."""
-    beta_r, gamma_r, gamma_h, zeta, xi, eta, c_r = pp[0], pp[1], pp[2], pp[3], pp[4], pp[5], pp[6]
+    beta_r, gamma_r, zeta, xi, eta, c_r = pp[0], pp[1], pp[3], pp[4], pp[5], pp[6]
     M1 = Z.shape[1]
     for a in range(n_ar):
         for c in range(M1):
