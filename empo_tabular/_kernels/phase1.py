@@ -198,8 +198,8 @@ def phase1_sweep(order, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, 
             if in_place:
                 fill_continuation(s, achf, VMw, gamma_h, W)
             continue
-        phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h, beta_h,
-                     belief, use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi)
+        phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h,
+                     beta_h, belief, use_belief, fp16, sign, achf, W, VMw, PI, t, best, Q, q, pi)
         if in_place:
             fill_continuation(s, achf, VMw, gamma_h, W)
 
@@ -230,8 +230,8 @@ def block_phase1_sweep(order, block_ptr, terminal, ptr, succ, prob, robot_ptr, r
             if terminal[s]:
                 set_terminal_state(s, VMf, PI)
             else:
-                phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count, gamma_h,
-                             beta_h, belief, use_belief, False, sign, achf, W, VMf, PI, t, best, Q, q, pi)
+                phase1_state(s, terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, goal_count,
+                             gamma_h, beta_h, belief, use_belief, False, sign, achf, W, VMf, PI, t, best, Q, q, pi)
             fill_continuation(s, achf, VMf, gamma_h, W)
 
 
@@ -268,8 +268,8 @@ def phase1_levels(level_ptr, level_states, n_chunks, terminal, ptr, succ, prob, 
 
 
 @kernel
-def phase1_jacobian(terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, ach, goal_count, gamma_h, beta_h,
-                    belief, use_belief, optimistic, VM, rows, cols, vals, max_succ):
+def phase1_jacobian(terminal, ptr, succ, prob, robot_ptr, robot_rows, n_ah, hprof, n_own_h, ach, goal_count, gamma_h,
+                    beta_h, belief, use_belief, optimistic, VM, rows, cols, vals, max_succ):
     """COO entries of the (semi-smooth) Jacobian of the Phase 1 map at ``VM``.
 
     Unknown ``(s, h, g)`` has index ``(s * H + h) * G + g``.  The minimising

@@ -106,7 +106,8 @@ def plan_search(em, grid, sols, fp, seed, s0, n_jobs):
         return False, f"n_q = {em.n_q} > fixed_point_max_dim = {fp['max_dim']}", None
     beta = grid[-1]
     q_star = em.pack_q(sols[-1]["Q_r"])
-    n_user = 0 if fp["user"] is None or isinstance(fp["user"], dict) else np.asarray(fp["user"]).reshape(-1, em.n_q).shape[0]
+    user = fp["user"]
+    n_user = 0 if user is None or isinstance(user, dict) else np.asarray(user).reshape(-1, em.n_q).shape[0]
     scale = (fp["starts"] + 1 + n_user) * len(grid) / max(1, n_jobs)  # estimate = per_start * scale
     # the trial (the branch point and one random start) stops once it has shown the estimate over the budget
     limit = 2.0 * fp["budget"] / scale

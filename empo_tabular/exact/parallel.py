@@ -33,7 +33,8 @@ def n_chunks() -> int:
 
 
 #: Stationary worlds from this many states on are swept in ``SWEEP_BLOCKS`` blocks that run in parallel
-#: (Gauss-Seidel within a block, Jacobi between blocks; ``_kernels.phase2_marginal.block_marginal_gauss_seidel_sweep``).  The
+#: (Gauss-Seidel within a block, Jacobi between blocks;
+#: ``_kernels.phase2_marginal.block_marginal_gauss_seidel_sweep``).  The
 #: blocks depend on the size only, never on the threads, so the iterates -- and the bits of the answer -- are
 #: the same on one thread or many.  Below it a sweep is too short for a parallel region to pay.
 BLOCK_MIN_STATES = 50_000
