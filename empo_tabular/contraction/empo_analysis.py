@@ -271,7 +271,8 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
     bounds; Picard orbit; sampled pairs) and the callables ``side_tasks`` (name -> zero-argument callable, e.g.
     the branch derivative, using the same ``state``/``operator``) run in lockstep (:func:`.batched.run_batched`):
     their solves with the LU share multi-column solves.  One task runs at a time in that fixed order, so the
-    results do not depend on timing; they share one random generator (seeded by ``seed``) in that order.
+    results do not depend on timing; each estimator draws from its own random stream (``SeedSequence(seed)``
+    spawned), so they do not depend on the order either (without an LU the tasks run one after the other).
     The side tasks' results are stored in ``workspace["side_results"]`` (name -> result).
     """
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
@@ -287,17 +288,21 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         notes = []
         ws = workspace if workspace is not None else {}
 
+        # one random stream per estimator: the results do not depend on the order the tasks run in
+        r_spec, r_perron, r_picard, r_sampled = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+
         def spectrum():
-            return arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]), rng,
+            return arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]), r_spec,
                                    notes, v0=ws.get("mf_dominant"))
 
         def bounds():
-            return perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=rng), op.norm_bounds()
+            return (perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=r_perron),
+                    op.norm_bounds())
 
         Fs = CountedMap(maps.reduced_near(st, beta), n, "reduced map")  # own closure: own warm starts
         side = dict(side_tasks or {})
-        tasks = [spectrum, bounds, lambda: _picard(F, q_star, mask, opt, rng),
-                 lambda: _sampled(Fs, q_star, mask, opt, rng)] + list(side.values())
+        tasks = [spectrum, bounds, lambda: _picard(F, q_star, mask, opt, r_picard),
+                 lambda: _sampled(Fs, q_star, mask, opt, r_sampled)] + list(side.values())
         solver = st["lu"]
         if isinstance(solver, (spla.SuperLU, PermutedLU)):  # a direct LU: one multi-column solve serves every task
             batched = BatchedSolver(solver)
