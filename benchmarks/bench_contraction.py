@@ -74,22 +74,47 @@ def cpu_seconds() -> float:
 
 def sweep(world, prior, params, betas, route, jobs, old=False):
     """One sweep; ``old=True`` is the previous path where it can still be selected: Newton continuation for the
-    branch and a fresh LU (not GMRES) where the estimators' refinement fails.  Returns (report, wall, cpu)."""
+    branch, a fresh LU (not GMRES) where the estimators' refinement fails, the estimators one after the other
+    (no shared multi-column solves) and SuperLU's MMD ordering (no nested dissection).  Returns (report, wall,
+    cpu)."""
     from empo_tabular.contraction import analyze_contraction
-    from empo_tabular.contraction import empo_maps
+    from empo_tabular.contraction import empo_analysis, empo_maps
 
     options = dict(picard_steps=20, n_samples=5, adversarial=False, reduced_route=route,
                    branch_method="newton" if old else "auto")
-    saved = empo_maps.FAR_KRYLOV_MIN
+    saved = empo_maps.FAR_KRYLOV_MIN, empo_maps.ND_MIN, empo_analysis.run_batched
     if old:
-        empo_maps.FAR_KRYLOV_MIN = 1 << 62
+        empo_maps.FAR_KRYLOV_MIN = empo_maps.ND_MIN = 1 << 62
+        empo_analysis.run_batched = lambda solver, tasks: [t() for t in tasks]
     t0, c0 = time.perf_counter(), cpu_seconds()
     try:
         rep = analyze_contraction(world, prior, params, betas, maps=("reduced",), n_fixed_point_starts=0,
                                   options=options, n_jobs=jobs)
     finally:
-        empo_maps.FAR_KRYLOV_MIN = saved
+        empo_maps.FAR_KRYLOV_MIN, empo_maps.ND_MIN, empo_analysis.run_batched = saved
     return rep, time.perf_counter() - t0, cpu_seconds() - c0
+
+
+#: Indicators compared between the two paths (largest relative difference over the grid).
+COMPARED = ("rho", "max_re", "dominant_eigenvalue", "alpha_max", "alpha_best", "rho_abs", "sup_norm", "log_norm",
+            "picard_ratio", "lower_bound_sampled", "dq_dbeta")
+
+
+def max_rel_differences(rows_a, rows_b) -> dict:
+    """Indicator -> (largest |a - b| / |a| over the grid points, its beta_r); both non-finite counts as equal."""
+    out = {}
+    for k in COMPARED:
+        worst = (0.0, None)
+        for x, y in zip(rows_a, rows_b):
+            a, b = complex(x[k]), complex(y[k])
+            if not (np.isfinite(a) and np.isfinite(b)):
+                d = 0.0 if (np.isfinite(a) == np.isfinite(b)) else np.inf
+            else:
+                d = abs(a - b) / abs(a) if a != 0 else abs(b)
+            if d >= worst[0]:
+                worst = (d, x["beta_r"])
+        out[k] = worst
+    return out
 
 
 def main(argv=None):
@@ -126,13 +151,16 @@ def main(argv=None):
         label = f"{routes[0]} (previous path)" if route == "old" else route
         branch = [n for n in reps[route].notes if n.startswith("branch of fixed points")]
         print(f"route {label:12s}: {len(betas)} betas in {walls[route]:.1f} s wall, {cpus[route]:.1f} CPU s "
-              f"(this process + workers) with {args.jobs} worker(s); indicator seconds summed over the points: "
+              f"(this process + workers; {cpus[route] / len(betas):.2f} per point, branch included) with {args.jobs} "
+              f"worker(s); indicator seconds summed over the points: "
               f"{per_row:.1f} s; {branch[0] if branch else ''}")
     if args.old:
         a, b = reps[routes[0]].rows("reduced"), reps["old"].rows("reduced")
         d = max(max(abs(x[k] - y[k]) for k in ("rho", "max_re", "rho_abs", "sup_norm")) for x, y in zip(a, b))
         print(f"previous / new path: wall {walls['old'] / walls[routes[0]]:.1f}x, CPU {cpus['old'] / cpus[routes[0]]:.1f}x; "
               f"max |difference| of rho, max_re, rho_abs, sup_norm: {d:.2e}")
+        print("largest relative difference new vs previous path per indicator: " + ", ".join(
+            f"{k} {v:.1e}" for k, (v, _) in max_rel_differences(a, b).items()))
     if len(routes) == 2:
         a, b = reps["matrix_free"].rows("reduced"), reps["dense"].rows("reduced")
         drho = max(abs(x["rho"] - y["rho"]) for x, y in zip(a, b))

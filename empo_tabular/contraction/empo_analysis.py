@@ -51,6 +51,11 @@ REDUCED_ROUTES = ("auto", "dense", "matrix_free")
 #: Above this many unknowns the reduced analysis stores ``|J_R|`` in float32 for the Perron root
 #: (half the memory traffic; see :func:`~.spectral.perron` for the accuracy).
 ABS32_MIN = 2000
+#: From this many V_h^e unknowns the matrix-free estimators run in lockstep with batched solves
+#: (:func:`analyze_reduced_matrix_free`).  Measured (40-beta sweeps of ``benchmarks/bench_contraction.py``, one
+#: worker): 5,040 unknowns (6x6 room, solves ~0.4 ms) 9.6 CPU s batched vs 9.2 serial (the thread hand-overs
+#: cost more than the shared reads save); 39,600 unknowns (10x10 room, solves ~20 ms) ~30% less per point.
+BATCH_MIN = 20_000
 #: Largest ``|J_R|`` whose Perron root is found by a dense eigendecomposition (ARPACK above).
 PERRON_DENSE_MAX = 500
 
@@ -267,12 +272,12 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
     ``jacobian_method`` is ``"matrix_free_analytic"``.  ``workspace`` keeps the Perron vector of the majorant
     for the next call (warm start).
 
-    When the evaluator system's solver is a sparse LU, the four estimators (ARPACK; Perron bound and norm
+    When the evaluator system's solver is a sparse LU of at least :data:`BATCH_MIN` unknowns, the four estimators (ARPACK; Perron bound and norm
     bounds; Picard orbit; sampled pairs) and the callables ``side_tasks`` (name -> zero-argument callable, e.g.
     the branch derivative, using the same ``state``/``operator``) run in lockstep (:func:`.batched.run_batched`):
     their solves with the LU share multi-column solves.  One task runs at a time in that fixed order, so the
     results do not depend on timing; each estimator draws from its own random stream (``SeedSequence(seed)``
-    spawned), so they do not depend on the order either (without an LU the tasks run one after the other).
+    spawned), so they do not depend on the order either (otherwise the tasks run one after the other).
     The side tasks' results are stored in ``workspace["side_results"]`` (name -> result).
     """
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
@@ -304,7 +309,7 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         tasks = [spectrum, bounds, lambda: _picard(F, q_star, mask, opt, r_picard),
                  lambda: _sampled(Fs, q_star, mask, opt, r_sampled)] + list(side.values())
         solver = st["lu"]
-        if isinstance(solver, (spla.SuperLU, PermutedLU)):  # a direct LU: one multi-column solve serves every task
+        if isinstance(solver, (spla.SuperLU, PermutedLU)) and maps.n_e >= BATCH_MIN:  # one solve serves all tasks
             batched = BatchedSolver(solver)
             st["lu"] = op.solver = batched
             try:

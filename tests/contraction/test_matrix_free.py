@@ -231,6 +231,7 @@ def test_batched_estimators_match_serial_ones(case, monkeypatch):
     from empo_tabular.contraction import empo_analysis as ea
 
     em, q, beta = case
+    monkeypatch.setattr(ea, "BATCH_MIN", 0)  # batch even these small systems
     r = np.random.default_rng(5).standard_normal(q.size)
 
     def run():
