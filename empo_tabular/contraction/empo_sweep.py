@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from ..core.forked import StreamedChains
 from ..core.progress import progress_bar
 from .._validation import check_betas
 from ..exact.system import check_phase2_inputs
@@ -220,19 +221,8 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
     notes = []
-    t_branch = time.perf_counter()
-    sols = follow_branch(world, prior, params, grid, method=opt["branch_method"])
-    used = sorted({d.get("branch_method", "") for d in sols})
-    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
-                 f"{time.perf_counter() - t_branch:.2f} s")
     n_fixed_point_starts = fp["starts"]
-    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
-    if n_fixed_point_starts > 0 and not search:
-        notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
-    table, branch = [], []
-    spectra = {m: [] for m in names}
-    region = None
-
+    search = False  # set after the branch (plan_search); the streamed workers below run without a search
     route = reduced_route(em.n_q, opt)
 
     def one_beta(beta, sol, perron_start, workspace):
@@ -304,7 +294,51 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
                          "fixed_points": fps, "search_seconds": float(fset.seconds) if search else None}
         return out
 
-    results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
+    # with workers and no multiplicity search, the grid points are analysed while the branch is still being
+    # followed: each point goes to its chain's worker as soon as the continuation reaches it
+    streamed, fed = None, {}
+    if int(n_jobs) > 1 and n_fixed_point_starts == 0 and len(grid) > 1:
+        try:
+            streamed = StreamedChains(lambda k, sol, state: _streamed_point(one_beta, grid, k, sol, state),
+                                      min(int(n_jobs), len(grid)))
+        except (ValueError, AssertionError, OSError):  # no fork, or inside a daemonic process
+            streamed = None
+
+    def on_point(k, d):
+        if streamed is not None:
+            fed.setdefault(k, []).append(d)
+            streamed.feed(k, d)
+
+    t_branch = time.perf_counter()
+    try:
+        sols = follow_branch(world, prior, params, grid, method=opt["branch_method"], on_point=on_point)
+    except BaseException:
+        if streamed is not None:
+            streamed.close()
+        raise
+    used = sorted({d.get("branch_method", "") for d in sols})
+    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
+                 f"{time.perf_counter() - t_branch:.2f} s")
+    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
+    if n_fixed_point_starts > 0 and not search:
+        notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
+    table, branch = [], []
+    spectra = {m: [] for m in names}
+    region = None
+    results = None
+    if streamed is not None:
+        if all(len(fed.get(i, ())) == 1 and fed[i][0] is sols[i] for i in range(len(grid))):
+            got = streamed.results()
+            results = [got[i] for i in range(len(grid))]
+            if progress:
+                bar = progress_bar(len(grid), "contraction", "beta")
+                bar.update(len(grid))
+                bar.close()
+            notes.append(f"grid points analysed by {streamed.n_jobs} workers while the branch was followed")
+        else:  # a point was withdrawn (branch test, Newton fallback): analyse the final branch afresh
+            streamed.close()
+    if results is None:
+        results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
     fp_arrays = {}
     for res in results:
         fp_arrays.update(res["fp_arrays"])
@@ -387,6 +421,14 @@ def _region(em, rep, beta, a_values, kappa_values, notes):
     return {"beta": float(beta), "map": "jacobi", "a_values": a.tolist(), "kappa_values": k.tolist(),
             "rho_pred": rho.tolist(), "fast": ["V_h_e", "X_h", "U_r"], "slow": ["Q_r"] + (
                 ["V_r"] if em.include_v_r else [])}
+
+
+def _streamed_point(one_beta, grid, k, sol, state):
+    """Grid point ``k`` in a :class:`~empo_tabular.core.forked.StreamedChains` worker: as :func:`_chain` does it,
+    with the previous point of the chain's Perron vector and the chain's workspace kept in ``state``."""
+    res = one_beta(grid[k], sol, state.get("perron"), state.setdefault("workspace", {}))
+    state["perron"] = res["perron"]
+    return res
 
 
 _CHAINS: dict = {}  # work of the running sweeps, inherited by forked workers
