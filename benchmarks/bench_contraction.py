@@ -78,20 +78,20 @@ def sweep(world, prior, params, betas, route, jobs, old=False):
     (no shared multi-column solves) and SuperLU's MMD ordering (no nested dissection).  Returns (report, wall,
     cpu)."""
     from empo_tabular.contraction import analyze_contraction
-    from empo_tabular.contraction import empo_analysis, empo_maps
+    from empo_tabular.contraction import empo_analysis, evaluator
 
     options = dict(picard_steps=20, n_samples=5, adversarial=False, reduced_route=route,
                    branch_method="newton" if old else "auto")
-    saved = empo_maps.FAR_KRYLOV_MIN, empo_maps.ND_MIN, empo_analysis.run_batched
+    saved = evaluator.FAR_KRYLOV_MIN, evaluator.ND_MIN, empo_analysis.run_batched
     if old:
-        empo_maps.FAR_KRYLOV_MIN = empo_maps.ND_MIN = 1 << 62
+        evaluator.FAR_KRYLOV_MIN = evaluator.ND_MIN = 1 << 62
         empo_analysis.run_batched = lambda solver, tasks: [t() for t in tasks]
     t0, c0 = time.perf_counter(), cpu_seconds()
     try:
         rep = analyze_contraction(world, prior, params, betas, maps=("reduced",), n_fixed_point_starts=0,
                                   options=options, n_jobs=jobs)
     finally:
-        empo_maps.FAR_KRYLOV_MIN, empo_maps.ND_MIN, empo_analysis.run_batched = saved
+        evaluator.FAR_KRYLOV_MIN, evaluator.ND_MIN, empo_analysis.run_batched = saved
     return rep, time.perf_counter() - t0, cpu_seconds() - c0
 
 

@@ -167,10 +167,10 @@ def test_evaluator_matrix_is_identity_minus_kernel_block(case):
 def test_far_evaluations_by_gmres_match_the_direct_solve(case, monkeypatch):
     """Consistency check: R at points of the estimators' box by GMRES (no factorisation kept) equals R by a fresh
     LU; and the GMRES path is the one taken (no LU in the returned state)."""
-    from empo_tabular.contraction import empo_maps
+    from empo_tabular.contraction import evaluator
 
     em, q, beta = case
-    monkeypatch.setattr(empo_maps, "FAR_KRYLOV_MIN", 0)
+    monkeypatch.setattr(evaluator, "FAR_KRYLOV_MIN", 0)
     st = em.reduced_state(q, beta)
     rng = np.random.default_rng(2)
     for _ in range(3):
