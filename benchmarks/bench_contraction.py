@@ -27,10 +27,11 @@ Measured (2 cores shared with other jobs; CPU seconds are this process plus its 
   branches' fixed points differ by ~1e-12).  Before this change (commit eedaa2f, same machine): 5.6-5.9 s wall,
   9.8-10.6 CPU s.  Peak RSS 0.25 GB.  (Below 20,000 evaluator unknowns the estimators run one after the other
   and the LU keeps SuperLU's MMD order: both measured slower there.)
-* 9,900-state room (``--width 10 --height 10``), 40 betas, 2 workers, commit 90fdde7, under load (other agents'
-  jobs: load average 2.7-3.2 during the run; this job got 144% of a CPU, ``/usr/bin/time``): 137.9 s wall,
-  214.9 CPU s (5.37 per grid point, branch included), peak RSS 0.93 GB (a worker); on a quiet machine that is
-  ~110-115 s (215 CPU s over 2 cores; not measured quiet).  The same run of commit eedaa2f: 190.4 s wall,
+* 9,900-state room (``--width 10 --height 10``), 40 betas, 2 workers, commit 4d18ab5 (code as 90fdde7), load
+  average 1.5 at the start, 2.6 at the end (other agents' jobs; this job got 183% of a CPU, ``/usr/bin/time``):
+  108.9 s wall (goal 120 s), 211.2 CPU s (5.28 per grid point, branch included; the branch 17.9 s, overlapping
+  the analysis), peak RSS 0.73 GB (a worker).  Earlier, under load 2.7-3.2 (144% of a CPU): 137.9 s wall,
+  214.9 CPU s, 0.93 GB.  The same run of commit eedaa2f: 190.4 s wall,
   367.6 CPU s, 0.65 GB (quiet, last session); today under load ~4-7, 739.6 s wall, 406.6 CPU s.
   Per grid point (one worker's CPU, ``time.process_time``, beta_r = 10 and 1000; before -> after):
   before, one SuperLU LU of the 39,600-unknown evaluator system (MMD, fill 44, ~2.1 s) and ~235-280 solves with
