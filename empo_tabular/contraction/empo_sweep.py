@@ -167,10 +167,12 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         Eigenvalues of largest modulus kept per (map, beta) in ``report.spectra``.
     n_jobs : int
         Worker processes (forked; threads where ``fork`` is unavailable) analysing the grid
-        points after the branch is followed (default 1).  Each worker takes every ``n_jobs``-th
-        point, so the Perron warm start comes from ``n_jobs`` points back; the indicators agree
-        with ``n_jobs = 1`` to the estimators' tolerances.  BLAS is pinned to one thread per
-        process throughout.
+        points (default 1).  Each worker takes every ``n_jobs``-th point, so the Perron warm start
+        comes from ``n_jobs`` points back; the indicators agree with ``n_jobs = 1`` to the
+        estimators' tolerances.  Without a multiplicity search the workers start while the branch is
+        followed: each point is sent to its worker as soon as the continuation reaches it (if a point
+        is withdrawn later, e.g. by a Newton fallback, the final branch is analysed afresh; a note says
+        which happened).  BLAS is pinned to one thread per process throughout.
 
     Returns
     -------
