@@ -1,8 +1,8 @@
 """Independent computations that share one factorisation, run in lockstep so their solves go in one batch.
 
-A solve with a sparse LU of the 39,600-unknown evaluator system is memory-bound: it reads the whole factor
-(~27 M entries) for ~23 ms whether it carries one right-hand side or several.  SuperLU's ``solve`` with an
-``(n, k)`` block reads the factor once for the k columns; measured on that factor (one thread, minimum of 5):
+A solve with a sparse LU of the 39,600-unknown evaluator system is memory-bound: one right-hand side reads the
+whole factor (~27 M entries in SuperLU's MMD order) in ~23 ms.  SuperLU's ``solve`` with an ``(n, k)`` block
+reads the factor once for the k columns; measured on that factor (one thread, minimum of 5):
 k = 1: 23.6 ms, 2: 33.6 ms, 4: 46.9 ms, 8: 79.8 ms (per column 23.6, 16.8, 11.7, 10.0 ms).
 
 The matrix-free estimators of one grid point (ARPACK, the Perron bound, the branch derivative's GMRES, the
@@ -12,8 +12,9 @@ threads; their solves go to a :class:`BatchedSolver`, which waits until every un
 solve and then does one multi-column solve for all of them (a *round*).  Everything else runs one thread at a
 time between rounds.  The columns of a round are the tasks' requests in task order, and a round forms only when
 every live task has posted its request, so the batches -- hence the results -- do not depend on thread timing.
-A column solved in a batch equals the single-column solve to rounding (``~1e-16`` relative; the BLAS kernels
-of a multi-column triangular solve may round differently), see ``tests/contraction/test_batched.py``.
+A column solved in a batch equals the single-column solve up to rounding (the BLAS kernels of a multi-column
+triangular solve may round differently); ``tests/contraction/test_batched.py`` checks batched chains against
+dense solves to 1e-12.
 """
 from __future__ import annotations
 
