@@ -3,9 +3,10 @@
 SuperLU's built-in orderings are minimum-degree or COLAMD.  On the V_h^e system of a gridworld (the state graph
 is the product of the agents' grid moves, a 4-D grid for one human and one robot) nested dissection leaves
 less fill.  Measured on the 39,600-unknown system of the 10x10 room (``benchmarks/bench_contraction.py``), one
-thread, quiet machine: ``MMD_AT_PLUS_A`` fill 44.4, factorisation 2.1 s, solve 23 ms; this ordering (leaves of
-64) fill 37.0, factorisation 1.25 s, solve 21 ms, computed once in ~1 s (it depends only on the sparsity
-pattern, which :class:`~.empo_maps.EmpoMaps` caches).
+thread, CPU seconds, same run: ``MMD_AT_PLUS_A`` fill 44.4, factorisation 1.96 s, solve 23.7 ms; this ordering
+(leaves of 32, as :class:`~.evaluator.EvaluatorSystem` uses it) fill 36.7, factorisation 1.17 s, solve 19.8 ms,
+computed once in ~0.9 s (it depends only on the sparsity pattern, which the evaluator system caches).  On the
+5,040-unknown system of the 6x6 room MMD was better (solve 0.41 vs 0.54 ms).
 
 The dissection (George's level-structure separators): in each connected part, a breadth-first search from a
 pseudo-peripheral vertex assigns levels; the separator is the smallest level that leaves at least a quarter of
