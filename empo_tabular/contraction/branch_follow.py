@@ -55,7 +55,7 @@ def _check_method(method) -> str:
     return method
 
 
-def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: str = "auto") -> list:
+def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: str = "auto", on_point=None) -> list:
     """Exact Phase 2 solutions at each beta of ``betas`` (sorted ascending, >= 0), on the branch from beta_r = 0.
 
     Acyclic worlds: one backward sweep per beta (the fixed point is unique).  Cyclic worlds: continuation
@@ -69,6 +69,11 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: st
         :class:`~empo_tabular.Phase2Solution`), ``residual`` (sup-norm residual of all
         equations), ``beta_r`` and ``branch_method`` (``"anderson"`` or ``"newton"``: the corrector that
         produced the point).
+
+    ``on_point`` (optional): called as ``on_point(k, d)`` as soon as the point ``k`` (its dict ``d``) is computed,
+    before the rest of the branch.  A point can be withdrawn later (the sweeps' branch test at the last point
+    fails, or Newton takes over): then the returned list holds another dict for ``k`` and ``on_point`` is called
+    again with the same ``k``.
 
     Raises
     ------
@@ -91,11 +96,13 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: st
             d["beta_r"] = b
             d["branch_method"] = "backward_sweep"
             out.append(d)
+            if on_point is not None:
+                on_point(len(out) - 1, d)
         return out
     system = NewtonSystem(world, prior, params)
     out, start = [], None
     if method in ("auto", "anderson"):
-        out, why = _follow_sweeps(system, world, prior, params, betas, tol)
+        out, why = _follow_sweeps(system, world, prior, params, betas, tol, on_point)
         if len(out) == len(betas) or method == "anderson":
             if len(out) < len(betas):
                 raise ConvergenceError(f"Anderson continuation along the branch failed: {why}")
@@ -104,7 +111,7 @@ def follow_branch(world, prior, params, betas, *, tol: float = 1e-11, method: st
             out = []  # the sweeps' points are suspect: Newton redoes the whole grid
         if out:
             start = (out[-1]["beta_r"], _pack(system, out[-1]))
-    return out + _follow_newton(system, world, prior, params, betas[len(out):], tol, start)
+    return out + _follow_newton(system, world, prior, params, betas[len(out):], tol, start, on_point, len(out))
 
 
 def resume_from(co, span):
@@ -119,8 +126,9 @@ def _pack(system, d):
     return np.concatenate([Q.ravel(), np.asarray(d["V_h_e"], dtype=float).ravel(), np.asarray(d["V_r"], dtype=float)])
 
 
-def _follow_newton(system, world, prior, params, betas, tol, start=None) -> list:
-    """Newton continuation through ``betas`` from ``start = (beta, z)`` (default: Newton at beta_r = 0)."""
+def _follow_newton(system, world, prior, params, betas, tol, start=None, on_point=None, offset: int = 0) -> list:
+    """Newton continuation through ``betas`` from ``start = (beta, z)`` (default: Newton at beta_r = 0); the
+    points go to ``on_point(offset + j, d)`` as they are found."""
     solve_at = newton_at_beta(system, tol)
     if start is None:
         first = solve_at(0.0, system.beta0_start())
@@ -142,10 +150,12 @@ def _follow_newton(system, world, prior, params, betas, tol, start=None) -> list
         d = _solution_arrays(system, prev_z, b, world, prior, params)
         d["branch_method"] = "newton"
         out.append(d)
+        if on_point is not None:
+            on_point(offset + len(out) - 1, d)
     return out
 
 
-def _follow_sweeps(system, world, prior, params, betas, tol):
+def _follow_sweeps(system, world, prior, params, betas, tol, on_point=None):
     """Anderson-sweep continuation through ``betas``; returns ``(solutions reached, reason it stopped or "")``."""
     sm = SweepMap(world, prior, params)
     live = sm.live
@@ -180,6 +190,8 @@ def _follow_sweeps(system, world, prior, params, betas, tol):
         d = _solution_arrays(system, z, b, world, prior, params)
         d["branch_method"] = "anderson"
         out.append(d)
+        if on_point is not None:
+            on_point(len(out) - 1, d)
     if out and betas[-1] > 0.0:  # the branch test of solve_phase2(method="anderson") at the last point
         lam = rightmost_at_fixed_point(sm.at(betas[-1]), prev_x, None if z_prev is None else prev_x - z_prev)
         if not passes_branch_test(lam):

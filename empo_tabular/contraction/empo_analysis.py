@@ -19,13 +19,16 @@ import time
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from .._kernels import contraction as _kc
 from ..core.numerics import one_blas_thread
 from . import _estimators as est
+from .batched import BatchedSolver, run_batched
 from .branch_follow import follow_branch
 from ._report import MapReport
 from .generic import CountedMap, norm_fields, normalise_vector, spectral_fields, analyze_map
+from .ordering import PermutedLU
 from .matrix_free import ReducedOperator, RefinedSolver, arpack_spectrum, perron_upper_bound
 from .spectral import dominant_index, perron
 
@@ -48,6 +51,11 @@ REDUCED_ROUTES = ("auto", "dense", "matrix_free")
 #: Above this many unknowns the reduced analysis stores ``|J_R|`` in float32 for the Perron root
 #: (half the memory traffic; see :func:`~.spectral.perron` for the accuracy).
 ABS32_MIN = 2000
+#: From this many V_h^e unknowns the matrix-free estimators run in lockstep with batched solves
+#: (:func:`analyze_reduced_matrix_free`).  Measured (40-beta sweeps of ``benchmarks/bench_contraction.py``, one
+#: worker): 5,040 unknowns (6x6 room, solves ~0.4 ms) 9.6 CPU s batched vs 9.2 serial (the thread hand-overs
+#: cost more than the shared reads save); 39,600 unknowns (10x10 room, solves ~20 ms) ~30% less per point.
+BATCH_MIN = 20_000
 #: Largest ``|J_R|`` whose Perron root is found by a dense eigendecomposition (ARPACK above).
 PERRON_DENSE_MAX = 500
 
@@ -107,13 +115,33 @@ def _eigenvector(A, lam):
     return v
 
 
+def _picard(F, x_star, mask, opt, rng):
+    """The Picard observation of :func:`analyze_map` with the budgets of ``opt`` (a tuple, see
+    :func:`~._estimators.picard_observation`)."""
+    if opt["picard_steps"] <= 0:
+        return math.nan, False, False, 0.0, "skipped", 0
+    return est.picard_observation(F, x_star, mask, est.scales_of(x_star, mask), rng,
+                                  steps=int(opt["picard_steps"]), window=int(opt["picard_window"]),
+                                  eps=1e-4, floor=1e-11)
+
+
+def _sampled(F, x_star, mask, opt, rng):
+    """``(bound, best_pair)`` of the sampled Lipschitz lower bound on the box of ``opt``."""
+    if opt["n_samples"] <= 0:
+        return math.nan, None
+    lower, upper = est.make_box(x_star, opt["box"], mask, est.scales_of(x_star, mask))
+    return est.sampled_lower_bound(F, lower, upper, mask, int(opt["n_samples"]), rng)
+
+
 def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian, norms=None,
-              complete: bool = True) -> MapReport:
+              complete: bool = True, observed=None) -> MapReport:
     """A :class:`MapReport` from a Jacobian ``J`` (dense or sparse), its complete spectrum ``lam`` and
     dominant eigenvector ``vec``, plus the F-based estimators of :func:`analyze_map`.
 
     ``norms`` (optional): precomputed ``sup_norm, log_norm, rho_abs, perron_weights``; ``J`` may
-    then be None when it is not needed (``n > 500``, no adversarial bound, not kept)."""
+    then be None when it is not needed (``n > 500``, no adversarial bound, not kept).  ``observed``
+    (optional): the ``(picard, sampled)`` results of :func:`_picard` and :func:`_sampled`, computed
+    elsewhere (the matrix-free route runs them beside its other estimators)."""
     n = x_star.size
     residual = float(np.max(np.abs(fx - x_star))) if n else 0.0
     if norms is None:
@@ -132,15 +160,9 @@ def _assemble(F, x_star, fx, J, lam, vec, mask, opt, rng, method, keep_jacobian,
         fold = float(np.linalg.svd(np.eye(n) - Jd, compute_uv=False)[-1])
     scales = est.scales_of(x_star, mask)
     lower, upper = est.make_box(x_star, opt["box"], mask, scales)
-    if opt["picard_steps"] > 0:
-        ratio, flip, orbit, amp, status, steps = est.picard_observation(
-            F, x_star, mask, scales, rng, steps=int(opt["picard_steps"]), window=int(opt["picard_window"]),
-            eps=1e-4, floor=1e-11)
-    else:
-        ratio, flip, orbit, amp, status, steps = math.nan, False, False, 0.0, "skipped", 0
-    lb_s, pair = math.nan, None
-    if opt["n_samples"] > 0:
-        lb_s, pair = est.sampled_lower_bound(F, lower, upper, mask, int(opt["n_samples"]), rng)
+    if observed is None:
+        observed = (_picard(F, x_star, mask, opt, rng), _sampled(F, x_star, mask, opt, rng))
+    (ratio, flip, orbit, amp, status, steps), (lb_s, pair) = observed
     lb_a = math.nan
     if opt["adversarial"] and J is not None:
         lb_a = est.adversarial_lower_bound(
@@ -239,7 +261,7 @@ def matrix_free_state(maps, q_star, beta, near=None):
 
 
 def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=None, state=None,
-                                workspace=None, operator=None) -> MapReport:
+                                workspace=None, operator=None, side_tasks=None) -> MapReport:
     """:class:`MapReport` of the reduced map by the matrix-free route (:mod:`.matrix_free`).
 
     ``rho, dominant_eigenvalue, max_re`` from ARPACK (``which = "LM"`` and ``"LR"``, ``tol =
@@ -249,11 +271,20 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
     :func:`analyze_reduced`; no adversarial bound (it needs rows of J), no ``norm_2``/``fold_distance``.
     ``jacobian_method`` is ``"matrix_free_analytic"``.  ``workspace`` keeps the Perron vector of the majorant
     for the next call (warm start).
+
+    When the evaluator system's solver is a sparse LU of at least :data:`BATCH_MIN` unknowns, the four estimators (ARPACK; Perron bound and norm
+    bounds; Picard orbit; sampled pairs) and the callables ``side_tasks`` (name -> zero-argument callable, e.g.
+    the branch derivative, using the same ``state``/``operator``) run in lockstep (:func:`.batched.run_batched`):
+    their solves with the LU share multi-column solves.  One task runs at a time in that fixed order, so the
+    results do not depend on timing; each estimator draws from its own random stream (``SeedSequence(seed)``
+    spawned), so they do not depend on the order either (otherwise the tasks run one after the other).
+    The side tasks' results are stored in ``workspace["side_results"]`` (name -> result).
     """
     opt = {**ANALYZE_DEFAULTS, **(options or {})}
     rng = np.random.default_rng(seed)
     q_star = np.asarray(q_star, dtype=float)
     n = q_star.size
+    mask = np.ones(n, dtype=bool)
     with one_blas_thread():
         st = matrix_free_state(maps, q_star, beta) if state is None else state
         op = ReducedOperator(maps, q_star, beta, st) if operator is None else operator
@@ -261,21 +292,48 @@ def analyze_reduced_matrix_free(maps, q_star, beta, *, seed: int = 0, options=No
         F.count += 1
         notes = []
         ws = workspace if workspace is not None else {}
-        lam, dom, u, _ = arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]),
-                                         rng, notes, v0=ws.get("mf_dominant"))
+
+        # one random stream per estimator: the results do not depend on the order the tasks run in
+        r_spec, r_perron, r_picard, r_sampled = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
+
+        def spectrum():
+            return arpack_spectrum(op.operator("wp"), n, int(opt["mf_n_eigs"]), float(opt["arpack_tol"]), r_spec,
+                                   notes, v0=ws.get("mf_dominant"))
+
+        def bounds():
+            return (perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=r_perron),
+                    op.norm_bounds())
+
+        Fs = CountedMap(maps.reduced_near(st, beta), n, "reduced map")  # own closure: own warm starts
+        side = dict(side_tasks or {})
+        tasks = [spectrum, bounds, lambda: _picard(F, q_star, mask, opt, r_picard),
+                 lambda: _sampled(Fs, q_star, mask, opt, r_sampled)] + list(side.values())
+        solver = st["lu"]
+        if isinstance(solver, (spla.SuperLU, PermutedLU)) and maps.n_e >= BATCH_MIN:  # one solve serves all tasks
+            batched = BatchedSolver(solver)
+            st["lu"] = op.solver = batched
+            try:
+                out = run_batched(batched, tasks)
+            finally:
+                st["lu"] = op.solver = solver
+            notes.append(f"solves with the evaluator LU batched: {batched.columns} columns in {batched.rounds} "
+                         f"multi-column solves")
+        else:
+            out = [t() for t in tasks]
+        (lam, dom, u, _), ((hi, lo, x), (sup_b, log_b)), picard, sampled = out[:4]
+        F.count += Fs.count
+        ws["side_results"] = dict(zip(side, out[4:]))
         vec = None
         if dom is not None:
             vec = normalise_vector(op.P @ u) if abs(dom) > 0 else np.zeros(n, dtype=complex)
             ws["mf_dominant"] = np.real(u) + np.imag(u)  # the next beta's ARPACK start (warm start)
-        hi, lo, x = perron_upper_bound(op.bound_small, op.n_live, v0=ws.get("mf_perron"), rng=rng)
         ws["mf_perron"] = x
-        sup_b, log_b = op.norm_bounds()
         w = op.P @ x
         w = w / w.max() if w.size and w.max() > 0 else np.ones(n)
         norms = dict(sup_norm=max(sup_b, hi), log_norm=log_b, rho_abs=hi, perron_weights=w,
                      rho_abs_kind="upper_bound", norms_kind="upper_bound")
-        rep = _assemble(F, q_star, st["q_next"], None, lam, vec, np.ones(n, dtype=bool),
-                        {**opt, "adversarial": False}, rng, "matrix_free_analytic", False, norms, complete=False)
+        rep = _assemble(F, q_star, st["q_next"], None, lam, vec, mask, {**opt, "adversarial": False}, rng,
+                        "matrix_free_analytic", False, norms, complete=False, observed=(picard, sampled))
         rep.notes = notes + [
             f"matrix-free route: {lam.size} Ritz values (ARPACK LM, LR) of W P; alpha_max/alpha_best from them only",
             f"rho_abs = {hi:.6g} is an UPPER BOUND on rho(|J_R|) (Collatz-Wielandt bound of the majorant "

@@ -50,11 +50,8 @@ With ``QV = dQ'/dV``, ``EE = dV^e'/dV^e``, ``EQ = dV^e'/dQ``, ``XE = dX/dV^e``, 
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from .._validation import check_beta
 from .._kernels import phase2 as _k2
@@ -63,70 +60,14 @@ from ..core.params import EmpoParams
 from ..exact.phase1 import HumanPrior
 from ..exact.system import param_args, world_args, check_phase2_inputs, jacobian_blocks
 from ..core.world import TabularWorld
-from .matrix_free import KrylovSolver
+from . import evaluator
+from .evaluator import EvaluatorSystem, krylov_solve, policy_distance, refine
+from .joint_maps import JointMaps
 from .spectral import component_product
 
 __all__ = ["MAP_NAMES", "EmpoMaps"]
 
 MAP_NAMES = ("reduced", "jacobi", "gauss_seidel")
-#: Above this many V_h^e unknowns (cyclic worlds) the evaluator system is solved by GMRES, not a sparse LU.
-KRYLOV_MIN = 50_000
-
-
-#: Evaluations of R (no factorisation kept) fall back from refinement to GMRES instead of a fresh LU from this
-#: many V_h^e unknowns on (cyclic worlds; see :meth:`EmpoMaps.reduced_state`).
-FAR_KRYLOV_MIN = 2000
-FAR_KRYLOV_RTOL = 1e-13
-#: ... and skip the refinement attempt when the policy is this far from ``near``'s (max over states of the L1
-#: distance): refinement then diverges or crawls (the box points of the estimators at beta_r >~ 10).
-FAR_POLICY_DISTANCE = 0.5
-
-
-def _policy_distance(PI, PI_near, states) -> float:
-    """``max_s sum_a |pi(a|s) - pi_near(a|s)|`` over ``states`` (inf without ``PI_near``)."""
-    if PI_near is None or np.shape(PI_near) != np.shape(PI):
-        return math.inf
-    return float(np.max(np.sum(np.abs(PI[states] - PI_near[states]), axis=1))) if len(states) else 0.0
-
-
-def _krylov(M, c, e0):
-    """``M e = c`` by Jacobi-preconditioned GMRES from ``e0`` (relative residual :data:`FAR_KRYLOV_RTOL`);
-    None when it does not get there (the caller then factorises ``M``)."""
-    d = M.diagonal()
-    if not np.all(d > 0):
-        return None
-    pre = spla.LinearOperator(M.shape, matvec=lambda v: v / d, dtype=float)
-    x0 = None if e0 is None or np.shape(e0) != c.shape else np.asarray(e0, dtype=float)
-    e, info = spla.gmres(M, c, x0=x0, rtol=FAR_KRYLOV_RTOL, atol=0.0, restart=100, maxiter=10, M=pre)
-    if info != 0 or not np.all(np.isfinite(e)):
-        return None
-    return e
-
-
-def _refine(M, c, lu, e0, *, tol: float = 1e-14, max_iter: int = 15):
-    """Solve ``M e = c`` by iterative refinement ``e <- e + LU^{-1}(c - M e)`` from ``e0``.
-
-    ``lu`` factors a nearby matrix.  Stopping rule: ``||de||_inf <= tol * max(1, ||e||_inf)``
-    (converged: the error is then below ~tol, like a direct solve's).  Returns None (the
-    caller solves ``M e = c`` another way) when a step fails to halve the previous one or after
-    ``max_iter`` steps.
-    """
-    e = np.array(e0, dtype=float)
-    prev = math.inf
-    for _ in range(max_iter):
-        de = lu.solve(c - M @ e)
-        e += de
-        nd = float(np.max(np.abs(de))) if de.size else 0.0
-        if not math.isfinite(nd):
-            return None
-        if nd <= tol * max(1.0, float(np.max(np.abs(e)))):
-            return e
-        if nd > 0.5 * prev:
-            return None
-        prev = nd
-    return None
-
-
 def check_map_name(name) -> str:
     """Return ``name`` if it is one of :data:`MAP_NAMES`, else raise."""
     if not isinstance(name, str):
@@ -136,7 +77,7 @@ def check_map_name(name) -> str:
     return name
 
 
-class EmpoMaps:
+class EmpoMaps(JointMaps):
     """The reduced, Jacobi and Gauss-Seidel maps of Phase 2 as functions of flat vectors.
 
     Parameters
@@ -201,8 +142,9 @@ class EmpoMaps:
         self._qv_all = b["QV"][self.q_index].tocsr()
         self._qv = self._qv_all[:, self.states].tocsc().tocsr()
         self._v_terminal = np.where(live, 0.0, params.terminal_v_r)
-        self._ee_cache = None
-        self._m_cache = None
+        self.evaluator_system = EvaluatorSystem(
+            lambda Q: self._raw_blocks(np.inf, Q, np.zeros((S, H, G)), np.ones((S, H)))["EE"], self.e_index,
+            S, n_ar, H, G, world.is_acyclic, params.gamma_h)
 
     # ------------------------------------------------------------------ packing
 
@@ -359,86 +301,20 @@ class EmpoMaps:
         return X, U
 
     def ee_matrix(self, PI) -> sp.csr_matrix:
-        """``A_EE(pi) = dV_h^e'/dV_h^e`` restricted to the unknowns, for the policy ``PI`` (S, n_ar).
-
-        ``A_EE`` is linear in pi: ``A_EE(pi) = sum_a diag(pi(a|s(row))) B_a`` with ``B_a`` the block of the
-        deterministic policy ``a`` (one Jacobian-kernel call per action, once per EmpoMaps; the union
-        sparsity pattern is cached), so each evaluation costs ``n_ar * nnz`` flops and no kernel call.
-        """
-        if self._ee_cache is None:
-            S, n_ar, H, G = self.S, self.n_ar, self.H, self.G
-            parts = []
-            for a in range(n_ar):
-                Q = np.full((S, n_ar), -2.0)
-                Q[:, a] = -1.0  # beta = inf: the deterministic policy a
-                B = self._raw_blocks(np.inf, Q, np.zeros((S, H, G)), np.ones((S, H)))["EE"]
-                parts.append(B[self.e_index][:, self.e_index].tocoo())
-            n = self.n_e
-            lin = [p.row.astype(np.int64) * n + p.col for p in parts]
-            union = np.unique(np.concatenate(lin)) if lin else np.zeros(0, dtype=np.int64)
-            vals = np.zeros((n_ar, union.size))
-            for a, (p, li) in enumerate(zip(parts, lin)):
-                np.add.at(vals[a], np.searchsorted(union, li), p.data)
-            rows, cols = union // n, union % n
-            indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n)))).astype(np.int64)
-            row_state = self.e_index[rows] // (H * G)
-            self._ee_cache = (indptr, cols.astype(np.int64), vals, row_state)
-        indptr, cols, vals, row_state = self._ee_cache
-        data = np.einsum("an,na->n", vals, np.asarray(PI)[row_state])
-        return sp.csr_matrix((data, cols, indptr), shape=(self.n_e, self.n_e))
+        """``A_EE(pi) = dV_h^e'/dV_h^e`` restricted to the unknowns (:meth:`.EvaluatorSystem.ee_matrix`)."""
+        return self.evaluator_system.ee_matrix(PI)
 
     def evaluator_matrix(self, PI) -> sp.csc_matrix:
-        """The V_h^e system matrix ``I - A_EE(pi)`` (CSC), see :meth:`ee_matrix`.
-
-        Built directly in CSC order on the cached pattern of ``I - A_EE`` (the union pattern plus the
-        diagonal): one weighted sum per evaluation, no sparse additions or format conversions.
-        """
-        if self._m_cache is None:
-            if self._ee_cache is None:
-                self.ee_matrix(np.full((self.S, self.n_ar), 1.0 / self.n_ar))
-            indptr, cols, vals, row_state = self._ee_cache
-            n = self.n_e
-            rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-            lin = np.concatenate([cols * n + rows, np.arange(n, dtype=np.int64) * (n + 1)])  # col-major keys
-            union, inv = np.unique(lin, return_inverse=True)
-            k = cols.size
-            mvals = np.zeros((self.n_ar, union.size))
-            np.add.at(mvals, (slice(None), inv[:k]), -vals)
-            ident = np.zeros(union.size)
-            ident[inv[k:]] = 1.0
-            mrows = union % n
-            mstate = self.e_index[mrows] // (self.H * self.G)
-            mptr = np.concatenate(([0], np.cumsum(np.bincount(union // n, minlength=n)))).astype(np.int64)
-            self._m_cache = (mptr, mrows.astype(np.int64), mvals, mstate, ident)
-        mptr, mrows, mvals, mstate, ident = self._m_cache
-        PT = np.ascontiguousarray(np.asarray(PI, dtype=float).T)
-        data = ident.copy()
-        for a in range(self.n_ar):  # one contiguous gather per action (a 2-D fancy index is 4x slower)
-            data += mvals[a] * PT[a].take(mstate)
-        return sp.csc_matrix((data, mrows, mptr), shape=(self.n_e, self.n_e))
+        """The V_h^e system matrix ``I - A_EE(pi)`` (CSC; :meth:`.EvaluatorSystem.evaluator_matrix`)."""
+        return self.evaluator_system.evaluator_matrix(PI)
 
     def evaluator_solver(self, M):
-        """A solver of ``M x = b`` (``.solve(b, trans="N"|"T")``): sparse LU, or :class:`KrylovSolver` above
-        :data:`KRYLOV_MIN` unknowns on cyclic worlds (the fill of an LU of a random cyclic graph grows much
-        faster than its size; ``M`` is strictly diagonally dominant when gamma_h < 1, so GMRES converges fast)."""
-        return self._lu(M)
-
-    def _far_krylov(self, M) -> bool:
-        return not self.world.is_acyclic and self.params.gamma_h < 1.0 and M.shape[0] >= FAR_KRYLOV_MIN
-
-    def _lu(self, M):
-        M = sp.csc_matrix(M)
-        if not self.world.is_acyclic and M.shape[0] > KRYLOV_MIN:
-            return KrylovSolver(M)
-        if self.world.is_acyclic:  # triangular in the packing order: no pivoting, no fill, exact zeros
-            return spla.splu(M, permc_spec="NATURAL", diag_pivot_thresh=0.0)
-        if self.params.gamma_h < 1.0:  # I - gamma_h A with A substochastic: strictly diagonally dominant
-            return spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
-        return spla.splu(M)
+        """A solver of ``M x = b`` (``.solve(b, trans="N"|"T")``; :meth:`.EvaluatorSystem.solver`)."""
+        return self.evaluator_system.solver(M)
 
     # ------------------------------------------------------------------ reduced map
 
-    def reduced_state(self, q, beta, *, near=None, keep_solver: bool = True) -> dict:
+    def reduced_state(self, q, beta, *, near=None, keep_solver: bool = True, start=None) -> dict:
         """Everything the reduced map computes at ``q``: full arrays and the ``V_h^e`` LU.
 
         Returns a dict with ``Q_r, pi_r, V_h_e, X_h, U_r, V_r`` (full arrays, terminal
@@ -448,13 +324,16 @@ class EmpoMaps:
 
         ``near`` (optional) is the state dict of a nearby point (same beta or a close one): the
         V_h^e system is then solved by iterative refinement preconditioned with that point's LU
-        (:func:`_refine`), falling back to a fresh LU when refinement does not converge.  The
+        (:func:`.evaluator.refine`), falling back to a fresh LU when refinement does not converge.  The
         result is the exact solution to ~1e-14 either way.
 
+        ``start`` (optional, with ``near``): the V_h^e unknowns to start the refinement (or GMRES) from instead
+        of ``near["e"]``, e.g. the solution at a point closer to ``q`` (:meth:`reduced_near`).
+
         ``keep_solver=False`` (the caller needs the values, not a factorisation: the estimators'
-        evaluations of R, :meth:`reduced_near`): on cyclic worlds with at least :data:`FAR_KRYLOV_MIN`
+        evaluations of R, :meth:`reduced_near`): on cyclic worlds with at least :data:`.evaluator.FAR_KRYLOV_MIN`
         unknowns the fallback is GMRES (Jacobi-preconditioned, started from ``near``'s solution, relative
-        residual :data:`FAR_KRYLOV_RTOL`) instead of a fresh LU, whose cost grows much faster than the size
+        residual :data:`.evaluator.FAR_KRYLOV_RTOL`) instead of a fresh LU, whose cost grows much faster than the size
         (measured on the rooms of ``benchmarks/bench_contraction.py``, at a random point of the estimators'
         box: 5,040 unknowns LU 27 ms vs GMRES 13 ms; 39,600 unknowns LU 3.7 s vs GMRES 0.12 s).  The values
         then agree with the LU's to ~1e-12 (tested to 1e-11; ``M`` is strictly diagonally dominant with ``gamma_h < 1``:
@@ -468,14 +347,15 @@ class EmpoMaps:
         M = self.evaluator_matrix(PI)
         c = cE.ravel()[self.e_index]
         e = lu = None
-        far = not keep_solver and near is not None and self._far_krylov(M)
-        hopeless = far and _policy_distance(PI, near.get("pi_r"), self.states) > FAR_POLICY_DISTANCE
+        far = not keep_solver and near is not None and self.evaluator_system.far_krylov(M)
+        hopeless = far and policy_distance(PI, near.get("pi_r"), self.states) > evaluator.FAR_POLICY_DISTANCE
+        e0 = near.get("e") if near is not None and (start is None or np.shape(start) != c.shape) else start
         if near is not None and near.get("lu") is not None and not self.world.is_acyclic and not hopeless:
-            e = _refine(M, c, near["lu"], near["e"])
+            e = refine(M, c, near["lu"], e0)
         if e is None and far:
-            e = _krylov(M, c, near.get("e"))
+            e = krylov_solve(M, c, e0)
         if e is None:
-            lu = self._lu(M)
+            lu = self.evaluator_system.solver(M)
             e = lu.solve(c)
         VE = np.zeros(self.S * self.H * self.G)
         VE[self.e_index] = e
@@ -487,16 +367,31 @@ class EmpoMaps:
         q_next = self._qv_all @ V
         Qn = np.where(self.live[:, None], Q, np.nan)
         return {"Q_r": Qn, "pi_r": PI, "V_h_e": VE, "X_h": X, "U_r": U, "V_r": V, "q_next": q_next, "e": e,
-                "lu": lu, "M": M}
+                "lu": lu, "M": M, "q": q.copy()}
 
     def reduced_near(self, state, beta):
         """``R_beta`` as a closure that solves V_h^e by refinement from ``state`` (see :meth:`reduced_state`).
 
         Same values as :meth:`reduced` (to ~1e-14); much cheaper for points near ``state``'s q
-        (Picard orbits, finite differences in beta, a box around the fixed point).
+        (Picard orbits, finite differences in beta, a box around the fixed point).  The closure remembers its
+        last evaluation and starts the solve from that point's V_h^e when it is closer to ``q`` than
+        ``state``'s point (max norm): consecutive points of a Picard orbit are much closer to each other than
+        to the fixed point once the orbit follows its dominant mode.  Use one closure per sequence of points.
         """
         beta = check_beta(beta)
-        return lambda q: self.reduced_state(q, beta, near=state, keep_solver=False)["q_next"]
+        last = {}
+
+        def R(q):
+            q = np.asarray(q, dtype=float)
+            start = None
+            if "q" in last and state.get("q") is not None and np.shape(last["q"]) == np.shape(q) and \
+                    np.max(np.abs(q - last["q"])) < np.max(np.abs(q - state["q"])):
+                start = last["e"]
+            st = self.reduced_state(q, beta, near=state, keep_solver=False, start=start)
+            last["q"], last["e"] = q.copy(), st["e"]
+            return st["q_next"]
+
+        return R
 
     def reduced(self, q, beta) -> np.ndarray:
         """The reduced map :math:`R_\\beta(q) = \\gamma_r E[V_r(s')]` with V_h^e solved exactly for pi(q)."""
@@ -526,7 +421,7 @@ class EmpoMaps:
         if self.n_e and not self.world.is_acyclic:
             K = component_product(st["M"], Rm, b["EQ"], self.n_u, self.n_q)
         if K is None and self.n_e:
-            lu = st["lu"] if st.get("lu") is not None else self._lu(st["M"])
+            lu = st["lu"] if st.get("lu") is not None else self.evaluator_system.solver(st["M"])
             Y = lu.solve(np.asarray(Rm.T.toarray(), order="F"), trans="T")  # M^{-T} R^T, (n_e, n_live)
             K = np.asarray((b["EQ"].T @ Y).T)  # (n_live, n_q)
         elif K is None:
@@ -558,118 +453,6 @@ class EmpoMaps:
         if lo < 0.0:  # the power law is defined for negative exponents too; stay in the checked range
             return (R(beta + step) - R(beta)) / step
         return (R(beta + step) - R(lo)) / (2.0 * step)
-
-    # ------------------------------------------------------------------ joint maps
-
-    def _split(self, z):
-        z = self._vec(z, self.n_joint, "z")
-        parts = {k: z[s] for k, s in self.blocks.items()}
-        return parts
-
-    def _soft_values(self, beta, Q, U):
-        """``c_r U + <pi(Q), Q>`` at every non-terminal state, terminal_v_r elsewhere (full)."""
-        S, H, G = self.S, self.H, self.G
-        _, _, _, _, _, V2 = self._kernel_map(beta, Q, np.zeros((S, H, G)), np.ones((S, H)), U, self._v_terminal)
-        V2 = np.where(self.live, V2, self.params.terminal_v_r)
-        return V2
-
-    def jacobi(self, z, beta) -> np.ndarray:
-        """One Jacobi sweep of equations (4')-(9') on the joint vector (all blocks from the old z)."""
-        beta = check_beta(beta)
-        p = self._split(z)
-        Q, VE, X, U, V = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
-        Q2, _, VE2, X2, U2, V2 = self._kernel_map(beta, Q, VE, X, U, V)
-        out = [None, VE2.ravel()[self.e_index], X2.ravel()[self.x_index], U2[self.states]]
-        if self.include_v_r:
-            out[0] = Q2.ravel()[self.q_index]
-            out.append(V2[self.states])
-        else:
-            out[0] = self._qv_all @ np.where(self.live, V2, self.params.terminal_v_r)
-        return np.concatenate(out)
-
-    def jacobi_jacobian(self, z, beta) -> sp.csr_matrix:
-        """Sparse Jacobian of :meth:`jacobi` at ``z`` (blocks of ``_kernels/jacobian.py``)."""
-        beta = check_beta(beta)
-        p = self._split(z)
-        Q, VE, X, _, _ = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
-        b = self._blocks(beta, Q, VE, X)
-        P = self._qv
-        if self.include_v_r:
-            rows = [[None, None, None, None, P],
-                    [b["EQ"], b["EE"], None, None, None],
-                    [None, b["XE"], None, None, None],
-                    [None, None, b["UX"], None, None],
-                    [b["VQ"], None, None, b["VU"], None]]
-        else:
-            rows = [[P @ b["VQ"], None, None, P @ b["VU"]],
-                    [b["EQ"], b["EE"], None, None],
-                    [None, b["XE"], None, None],
-                    [None, None, b["UX"], None]]
-        return self._bmat(rows)
-
-    def _bmat(self, rows):
-        sizes = [self.n_q, self.n_e, self.n_x, self.n_u] + ([self.n_v] if self.include_v_r else [])
-        full = []
-        for i, row in enumerate(rows):
-            out_row = []
-            for j, blk in enumerate(row):
-                out_row.append(sp.csr_matrix((sizes[i], sizes[j])) if blk is None else blk)
-            full.append(out_row)
-        return sp.bmat(full, format="csr")
-
-    def _gs_steps(self, beta, p):
-        """Intermediate points of one Gauss-Seidel sweep."""
-        Q, VE, X, U, V = self._full(q=p["Q_r"], e=p["V_h_e"], x=p["X_h"], u=p["U_r"], v=p.get("V_r"))
-        if self.include_v_r:
-            q1 = self._qv_all @ V
-        else:
-            q1 = self._qv_all @ self._soft_values(beta, Q, U)
-        Q1 = self._full(q=q1)[0]
-        S, H = self.S, self.H
-        zeroU = np.where(self.live, 0.0, -1.0)
-        _, _, VE1, _, _, soft = self._kernel_map(beta, Q1, VE, np.ones((S, H)), zeroU, V)
-        VE1 = np.where(self.live[:, None, None], VE1, 0.0)
-        X1, U1 = self._xu(VE1)
-        V1 = self.params.c_r * U1[self.states] + soft[self.states]
-        return Q, VE, U, q1, Q1, VE1, X1, U1, V1
-
-    def gauss_seidel(self, z, beta) -> np.ndarray:
-        """One block Gauss-Seidel sweep in chain order Q -> pi -> V_h^e -> X -> U -> V_r."""
-        beta = check_beta(beta)
-        _, _, _, q1, _, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
-        out = [q1, VE1.ravel()[self.e_index], X1.ravel()[self.x_index], U1[self.states]]
-        if self.include_v_r:
-            out.append(V1)
-        return np.concatenate(out)
-
-    def gauss_seidel_jacobian(self, z, beta) -> sp.csr_matrix:
-        """Sparse Jacobian of :meth:`gauss_seidel` at ``z`` (chain rule through the sweep)."""
-        beta = check_beta(beta)
-        Q, VE, U, q1, Q1, VE1, X1, U1, V1 = self._gs_steps(beta, self._split(z))
-        S, H = self.S, self.H
-        b0 = self._blocks(beta, Q, VE, np.ones((S, H)))  # VQ at the old Q (no-V_r variant)
-        b1 = self._blocks(beta, Q1, VE, np.ones((S, H)))  # EE, EQ at (Q', old V^e); VQ at Q'
-        b2 = self._blocks(beta, Q1, VE1, np.where(self.live[:, None], X1, 1.0))  # XE at V^e', UX at X'
-        n = self.n_joint
-        P = self._qv
-
-        def cols(block_name, M):  # place a block's columns into a full-width matrix
-            sl = self.blocks[block_name]
-            out = sp.lil_matrix((M.shape[0], n))
-            out[:, sl] = M
-            return out.tocsr()
-
-        if self.include_v_r:
-            dQ = cols("V_r", P)
-        else:
-            dQ = cols("Q_r", P @ b0["VQ"]) + cols("U_r", P @ b0["VU"])
-        dE = (b1["EQ"] @ dQ + cols("V_h_e", b1["EE"])).tocsr()
-        dX = (b2["XE"] @ dE).tocsr()
-        dU = (b2["UX"] @ dX).tocsr()
-        rows = [dQ, dE, dX, dU]
-        if self.include_v_r:
-            rows.append((b1["VQ"] @ dQ + b1["VU"] @ dU).tocsr())
-        return sp.vstack(rows, format="csr")
 
     # ------------------------------------------------------------------ dispatch
 

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from ..core.forked import StreamedChains
 from ..core.progress import progress_bar
 from .._validation import check_betas
 from ..exact.system import check_phase2_inputs
@@ -166,10 +167,12 @@ def analyze_contraction(world, prior, params, betas, maps=("reduced", "jacobi", 
         Eigenvalues of largest modulus kept per (map, beta) in ``report.spectra``.
     n_jobs : int
         Worker processes (forked; threads where ``fork`` is unavailable) analysing the grid
-        points after the branch is followed (default 1).  Each worker takes every ``n_jobs``-th
-        point, so the Perron warm start comes from ``n_jobs`` points back; the indicators agree
-        with ``n_jobs = 1`` to the estimators' tolerances.  BLAS is pinned to one thread per
-        process throughout.
+        points (default 1).  Each worker takes every ``n_jobs``-th point, so the Perron warm start
+        comes from ``n_jobs`` points back; the indicators agree with ``n_jobs = 1`` to the
+        estimators' tolerances.  Without a multiplicity search the workers start while the branch is
+        followed: each point is sent to its worker as soon as the continuation reaches it (if a point
+        is withdrawn later, e.g. by a Newton fallback, the final branch is analysed afresh; a note says
+        which happened).  BLAS is pinned to one thread per process throughout.
 
     Returns
     -------
@@ -220,19 +223,8 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
     em = EmpoMaps(world, prior, params, include_v_r=include_v_r)
     s0 = int(world.initial_state)
     notes = []
-    t_branch = time.perf_counter()
-    sols = follow_branch(world, prior, params, grid, method=opt["branch_method"])
-    used = sorted({d.get("branch_method", "") for d in sols})
-    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
-                 f"{time.perf_counter() - t_branch:.2f} s")
     n_fixed_point_starts = fp["starts"]
-    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
-    if n_fixed_point_starts > 0 and not search:
-        notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
-    table, branch = [], []
-    spectra = {m: [] for m in names}
-    region = None
-
+    search = False  # set after the branch (plan_search); the streamed workers below run without a search
     route = reduced_route(em.n_q, opt)
 
     def one_beta(beta, sol, perron_start, workspace):
@@ -249,7 +241,20 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
             # iteration's start vectors (workspace).
             st = matrix_free_state(em, q_star, beta)
             op = ReducedOperator(em, q_star, beta, st)
-            dq = op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st), y0=workspace.get("mf_dy"))
+            y0 = workspace.get("mf_dy")
+
+            def derivative():
+                return op.branch_derivative(em.reduced_beta_derivative(q_star, beta, state=st), y0=y0)
+
+            if "reduced" in names:  # beside the estimators, sharing their solves (analyze_reduced_matrix_free)
+                t0 = time.perf_counter()
+                mf_rep = analyze_reduced_matrix_free(em, q_star, beta, seed=seed, options=opt, state=st,
+                                                     workspace=workspace, operator=op,
+                                                     side_tasks={"dq": derivative})
+                mf_seconds = time.perf_counter() - t0
+                dq = workspace["side_results"]["dq"]
+            else:
+                dq = derivative()
             workspace["mf_dy"] = getattr(op, "last_y", None)  # the next point's GMRES start
         dq_norm = float(np.max(np.abs(dq))) if dq.size else 0.0
         fps, fp_arrays, fset = [], {}, None
@@ -271,8 +276,8 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
                     rep = analyze_reduced(em, q_star, beta, seed=seed, options=opt, factors=factors,
                                           perron_start=perron_start, workspace=workspace)
                 else:
-                    rep = analyze_reduced_matrix_free(em, q_star, beta, seed=seed, options=opt, state=st,
-                                                      workspace=workspace, operator=op)
+                    rep = mf_rep  # computed above, with the branch derivative; its seconds include that
+                    t0 -= mf_seconds
                 out["perron"] = rep.perron_weights
             else:
                 z = em.fixed_point(m, _Arrays(sol))
@@ -291,7 +296,51 @@ def _sweep(world, prior, params, grid, names, opt, fp, seed, progress,
                          "fixed_points": fps, "search_seconds": float(fset.seconds) if search else None}
         return out
 
-    results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
+    # with workers and no multiplicity search, the grid points are analysed while the branch is still being
+    # followed: each point goes to its chain's worker as soon as the continuation reaches it
+    streamed, fed = None, {}
+    if int(n_jobs) > 1 and n_fixed_point_starts == 0 and len(grid) > 1:
+        try:
+            streamed = StreamedChains(lambda k, sol, state: _streamed_point(one_beta, grid, k, sol, state),
+                                      min(int(n_jobs), len(grid)))
+        except (ValueError, AssertionError, OSError):  # no fork, or inside a daemonic process
+            streamed = None
+
+    def on_point(k, d):
+        if streamed is not None:
+            fed.setdefault(k, []).append(d)
+            streamed.feed(k, d)
+
+    t_branch = time.perf_counter()
+    try:
+        sols = follow_branch(world, prior, params, grid, method=opt["branch_method"], on_point=on_point)
+    except BaseException:
+        if streamed is not None:
+            streamed.close()
+        raise
+    used = sorted({d.get("branch_method", "") for d in sols})
+    notes.append(f"branch of fixed points: {len(sols)} grid points by {'/'.join(used)} in "
+                 f"{time.perf_counter() - t_branch:.2f} s")
+    search, reason, estimate = plan_search(em, grid, sols, fp, seed, s0, max(int(n_jobs), fp["jobs"]))
+    if n_fixed_point_starts > 0 and not search:
+        notes.append(f"fixed-point multiplicity not searched: {reason} (n_fixed_points = null)")
+    table, branch = [], []
+    spectra = {m: [] for m in names}
+    region = None
+    results = None
+    if streamed is not None:
+        if all(len(fed.get(i, ())) == 1 and fed[i][0] is sols[i] for i in range(len(grid))):
+            got = streamed.results()
+            results = [got[i] for i in range(len(grid))]
+            if progress:
+                bar = progress_bar(len(grid), "contraction", "beta")
+                bar.update(len(grid))
+                bar.close()
+            notes.append(f"grid points analysed by {streamed.n_jobs} workers while the branch was followed")
+        else:  # a point was withdrawn (branch test, Newton fallback): analyse the final branch afresh
+            streamed.close()
+    if results is None:
+        results = _run_chains(one_beta, grid, sols, int(n_jobs), progress)
     fp_arrays = {}
     for res in results:
         fp_arrays.update(res["fp_arrays"])
@@ -374,6 +423,14 @@ def _region(em, rep, beta, a_values, kappa_values, notes):
     return {"beta": float(beta), "map": "jacobi", "a_values": a.tolist(), "kappa_values": k.tolist(),
             "rho_pred": rho.tolist(), "fast": ["V_h_e", "X_h", "U_r"], "slow": ["Q_r"] + (
                 ["V_r"] if em.include_v_r else [])}
+
+
+def _streamed_point(one_beta, grid, k, sol, state):
+    """Grid point ``k`` in a :class:`~empo_tabular.core.forked.StreamedChains` worker: as :func:`_chain` does it,
+    with the previous point of the chain's Perron vector and the chain's workspace kept in ``state``."""
+    res = one_beta(grid[k], sol, state.get("perron"), state.setdefault("workspace", {}))
+    state["perron"] = res["perron"]
+    return res
 
 
 _CHAINS: dict = {}  # work of the running sweeps, inherited by forked workers

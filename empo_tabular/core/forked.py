@@ -1,4 +1,4 @@
-"""Independent jobs over forked worker processes: :func:`map_forked`.
+"""Independent jobs over forked worker processes: :func:`map_forked`; chains fed while produced: :class:`StreamedChains`.
 
 The function and its items are inherited by the forked workers (nothing but the item index and the
 results cross a pipe), so closures over worlds and exact solutions work.  Without ``fork`` (or inside a
@@ -7,7 +7,7 @@ the timing, so a job's output does not depend on ``n_jobs``.
 """
 from __future__ import annotations
 
-__all__ = ["map_forked"]
+__all__ = ["StreamedChains", "map_forked"]
 
 _JOBS: dict = {}
 
@@ -57,3 +57,77 @@ def map_forked(fn, items, n_jobs: int = 1) -> list:
         for k, r in part:
             out[k] = r
     return out
+
+
+def _stream_worker(fn, inbox, outbox):
+    """Body of a :class:`StreamedChains` worker: ``fn(k, item, state)`` for each ``(k, item)`` until ``None``."""
+    state, out = {}, []
+    try:
+        while True:
+            msg = inbox.get()
+            if msg is None:
+                break
+            k, item = msg
+            out.append((k, fn(k, item, state)))
+        outbox.put(("ok", out))
+    except BaseException as exc:  # sent back and re-raised by StreamedChains.results
+        try:
+            outbox.put(("error", exc))
+        except Exception:  # an exception that does not pickle
+            outbox.put(("error", RuntimeError(repr(exc))))
+
+
+class StreamedChains:
+    """Chains of dependent items in ``n_jobs`` forked workers, fed while the items are still being produced.
+
+    Item ``k`` goes to worker ``k % n_jobs``, which runs ``fn(k, item, state)`` on its items in the order they
+    are fed (``state``: a dict private to the worker, e.g. warm starts carried along its chain), so the results
+    do not depend on timing.  :meth:`feed` does not wait for the worker (a queue's feeder thread sends the
+    item).  The workers are forked when the object is made, so ``fn`` and what it closes over are inherited;
+    ``ValueError``, ``AssertionError`` or ``OSError`` there means no ``fork`` (or a daemonic process): the
+    caller then runs its items another way.
+    """
+
+    def __init__(self, fn, n_jobs: int):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.n_jobs = int(n_jobs)
+        self._in = [ctx.Queue() for _ in range(self.n_jobs)]
+        self._out = [ctx.Queue() for _ in range(self.n_jobs)]
+        self._procs = []
+        try:
+            for j in range(self.n_jobs):
+                p = ctx.Process(target=_stream_worker, args=(fn, self._in[j], self._out[j]), daemon=True)
+                p.start()
+                self._procs.append(p)
+        except BaseException:
+            self.close()
+            raise
+
+    def feed(self, k: int, item) -> None:
+        self._in[k % self.n_jobs].put((k, item))
+
+    def results(self) -> dict:
+        """End the chains and return ``{k: fn's result}``; re-raises the first worker's exception."""
+        for q in self._in:
+            q.put(None)
+        out, error = {}, None
+        for q in self._out:
+            kind, payload = q.get()
+            if kind == "ok":
+                out.update(payload)
+            elif error is None:
+                error = payload
+        self.close()
+        if error is not None:
+            raise error
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (at once, without results)."""
+        for p in self._procs:
+            if p.is_alive():
+                p.terminate()
+            p.join()
+        self._procs = []

@@ -315,3 +315,31 @@ def test_reduced_fast_path_matches_dense_analysis(cyclic, monkeypatch):
         assert np.max(np.abs(J @ v - lam_dom * v)) <= 1e-8
     with pytest.raises(ValueError, match="n_jobs"):
         analyze_contraction(w, prior, PARAMS, [0.0], maps=("reduced",), n_jobs=0)
+
+
+def test_points_streamed_during_the_branch_equal_the_serial_sweep(cyclic, monkeypatch):
+    """Consistency check: with 2 workers the grid points are analysed while the branch is followed (a note says
+    so) and the table equals the 1-worker sweep; a withdrawn point (fed twice) makes the sweep analyse the final
+    branch afresh, with the same table."""
+    import empo_tabular.contraction.empo_sweep as es
+
+    w, prior = cyclic
+    betas = [0.0, 2.0, 5.0, 20.0]
+    kw = dict(maps=("reduced",), n_fixed_point_starts=0, options=FAST)
+    one = analyze_contraction(w, prior, PARAMS, betas, **kw)
+    two = analyze_contraction(w, prior, PARAMS, betas, n_jobs=2, **kw)
+    assert any("while the branch was followed" in n for n in two.notes)
+    real = es.follow_branch
+
+    def withdrawing(*args, on_point=None, **kwargs):
+        sols = real(*args, on_point=on_point, **kwargs)
+        on_point(1, dict(sols[1]))  # point 1 fed again (another dict): the streamed results are discarded
+        return sols
+
+    monkeypatch.setattr(es, "follow_branch", withdrawing)
+    again = analyze_contraction(w, prior, PARAMS, betas, n_jobs=2, **kw)
+    assert not any("while the branch was followed" in n for n in again.notes)
+    for rows in (two.table, again.table):
+        for r1, r2 in zip(one.table, rows):
+            for k in ("rho", "max_re", "rho_abs", "sup_norm", "picard_ratio", "lower_bound_sampled", "dq_dbeta"):
+                assert r2[k] == pytest.approx(r1[k], rel=1e-9, abs=1e-12), k

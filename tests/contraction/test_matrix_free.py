@@ -167,10 +167,10 @@ def test_evaluator_matrix_is_identity_minus_kernel_block(case):
 def test_far_evaluations_by_gmres_match_the_direct_solve(case, monkeypatch):
     """Consistency check: R at points of the estimators' box by GMRES (no factorisation kept) equals R by a fresh
     LU; and the GMRES path is the one taken (no LU in the returned state)."""
-    from empo_tabular.contraction import empo_maps
+    from empo_tabular.contraction import evaluator
 
     em, q, beta = case
-    monkeypatch.setattr(empo_maps, "FAR_KRYLOV_MIN", 0)
+    monkeypatch.setattr(evaluator, "FAR_KRYLOV_MIN", 0)
     st = em.reduced_state(q, beta)
     rng = np.random.default_rng(2)
     for _ in range(3):
@@ -222,3 +222,46 @@ def test_arpack_warm_start_gives_the_same_eigenvalue(case):
     x2 = op.branch_derivative(r, y0=op.last_y * 1.1)
     np.testing.assert_allclose(x1, x_ref, atol=1e-9 * max(1.0, np.abs(x_ref).max()))
     np.testing.assert_allclose(x2, x_ref, atol=1e-9 * max(1.0, np.abs(x_ref).max()))
+
+
+def test_batched_estimators_match_serial_ones(case, monkeypatch):
+    """Consistency check: the matrix-free report with the estimators in lockstep (shared multi-column solves)
+    equals the one with the same tasks run one after the other; the side task's result is the branch derivative
+    of the dense Jacobian (oracle: numpy.linalg.solve)."""
+    from empo_tabular.contraction import empo_analysis as ea
+
+    em, q, beta = case
+    monkeypatch.setattr(ea, "BATCH_MIN", 0)  # batch even these small systems
+    r = np.random.default_rng(5).standard_normal(q.size)
+
+    def run():
+        st = ea.matrix_free_state(em, q, beta)
+        op = ea.ReducedOperator(em, q, beta, st)
+        ws = {}
+        rep = ea.analyze_reduced_matrix_free(em, q, beta, options={**FAST, "reduced_route": "matrix_free"},
+                                             state=st, operator=op, workspace=ws,
+                                             side_tasks={"dq": lambda: op.branch_derivative(r)})
+        return rep, ws["side_results"]["dq"]
+
+    batched, dq = run()
+    assert any("batched" in n for n in batched.notes)
+    monkeypatch.setattr(ea, "run_batched", lambda solver, tasks: [t() for t in tasks])
+    serial, dq_serial = run()
+    for k in ("rho", "max_re", "rho_abs", "sup_norm", "log_norm", "picard_ratio", "lower_bound_sampled"):
+        assert getattr(batched, k) == pytest.approx(getattr(serial, k), rel=1e-9, abs=1e-12), k
+    x_ref = np.linalg.solve(np.eye(q.size) - em.reduced_jacobian(q, beta), r)
+    for x in (dq, dq_serial):
+        np.testing.assert_allclose(x, x_ref, atol=1e-9 * max(1.0, np.abs(x_ref).max()))
+
+
+def test_refined_orbit_matches_direct_solves(case):
+    """Consistency check: a Picard orbit of R evaluated by refinement from the fixed point's LU (each solve started
+    from the previous point's, the tail-estimate stop) equals R with a fresh LU at every point."""
+    em, q, beta = case
+    st = em.reduced_state(q, beta)
+    F = em.reduced_near(st, beta)
+    x = q * np.exp(1e-3 * np.random.default_rng(6).uniform(-1, 1, q.size))
+    for _ in range(6):
+        fx = F(x)
+        np.testing.assert_allclose(fx, em.reduced(x, beta), rtol=1e-12, atol=1e-13)
+        x = fx
