@@ -14,6 +14,26 @@ Usage::
     python benchmarks/bench_stationary.py --sizes 1e6 --no-old   # only the new path
     python benchmarks/bench_stationary.py --newton-seeds          # Newton path, 10^5 states, seeds 1 and 7
 
+Measured, the default path (2 cores, quiet machine, load 1.0-1.5, warm Numba cache, commit 96a0ed0; the same
+runs of the previous stop's code, eedaa2f, in brackets where they were repeated now):
+
+==============  =============================  ==========================================  ======
+case            new: wall, CPU                 old = ``method="newton"``, same run         goal
+==============  =============================  ==========================================  ======
+shared_switch   0.041 s, 0.041 s (5 repeats)   0.471 s: 11.5x                              0.05 s
+10^3, seed 1    0.030 s, 0.030 s               0.170 s: 5.6x                               0.1 s
+10^5, seed 1    2.09 s, 3.92 s [eedaa2f 2.17]  14.5 s (its first run, with compilation)    5 s
+10^5, seed 7    1.87 s, 3.64 s                 16.5 s                                      5 s
+10^6, seed 1    43.9 s, 77.2 s; 1.58 GB        not run [eedaa2f new path: 42.3 s; 1.25 GB]  60 s
+==============  =============================  ==========================================  ======
+
+shared_switch went 74 -> 41 ms with the human-marginal successor table of the Phase 2 sweeps
+(``exact.sweeps.marginal_table``: 0.31 -> 0.09 ms per sweep) and the repeated robot-action rows dropped from
+Phase 1's minimum (``TabularWorld.robot_rows``); on the random family neither has anything to merge, so the
+sweeps cost the same (at 10^6 the table adds 0.33 GB of peak RSS and the run was 4% slower than eedaa2f's in the
+same conditions).  "old" is the Newton path of this commit, itself 1.6x faster on shared_switch than at the
+previous stop (0.774 s then: 19x).
+
 ``--newton-seeds`` times ``method="newton"`` phase by phase on several seeds of one size (default 10^5,
 seeds 1 and 7) and its agreement with ``method="auto"``: the Newton path had a seed cliff there.  Before
 (commit eedaa2f), Phase 1 at seed 7 ran for over 12 minutes without finishing (the issue's run; here: over 2
@@ -40,6 +60,10 @@ states         seed   P1 cpu    P2 cpu    max rel. difference to ``auto`` (V_h^m
 2,500          1, 7   0.11-0.12 0.15-0.17 <= 3.0e-14
 2,600          1, 7   0.11      0.15      (no jump at 5,000 unknowns)
 =============  =====  ========  ========  ==========================================
+
+Re-run after the ARPACK screen of det(I - J) at the returned point was added for Newton systems above 5,000
+unknowns (quiet machine, commit 96a0ed0): seed 1 P1 5.08, P2 8.01 CPU s; seed 7 P1 4.49, P2 9.96 CPU s (max /
+min over the seeds 1.13x and 1.24x).
 
 Phase 1 Newton over seeds 1-10 (CPU s, min-max): 10^4 0.40-0.52, 3*10^4 1.23-1.52, 5*10^4 2.04-2.62,
 9*10^4 3.98-5.36, 10^5 4.01-5.53, 1.1*10^5 4.69-6.49; no BiCGSTAB breakdown and no fallback in those 60 runs.
