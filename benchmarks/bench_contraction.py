@@ -30,7 +30,10 @@ Measured (2 cores shared with other jobs; CPU seconds are this process plus its 
 * 9,900-state room (``--width 10 --height 10``), 40 betas, 2 workers, commit 4d18ab5 (code as 90fdde7), load
   average 1.5 at the start, 2.6 at the end (other agents' jobs; this job got 183% of a CPU, ``/usr/bin/time``):
   108.9 s wall (goal 120 s), 211.2 CPU s (5.28 per grid point, branch included; the branch 17.9 s, overlapping
-  the analysis), peak RSS 0.73 GB (a worker).  Earlier, under load 2.7-3.2 (144% of a CPU): 137.9 s wall,
+  the analysis), peak RSS 0.73 GB (a worker).  Re-run on the merged code (commit 96a0ed0, with the
+  human-marginal sweeps of ``exact.sweeps``), machine otherwise quiet (load 1.9-2.1 from this run itself):
+  112.8 s wall, 221.0 CPU s (5.53 per grid point), branch 21.3 s overlapping, peak RSS 0.74 GB; the 1,260-state
+  room in the same session: 5.6 s wall, 10.6 CPU s, previous path 12.1 s.  Earlier, under load 2.7-3.2 (144% of a CPU): 137.9 s wall,
   214.9 CPU s, 0.93 GB.  The same run of commit eedaa2f: 190.4 s wall,
   367.6 CPU s, 0.65 GB (quiet, last session); today under load ~4-7, 739.6 s wall, 406.6 CPU s.
   Per grid point (one worker's CPU, ``time.process_time``, beta_r = 10 and 1000; before -> after):
