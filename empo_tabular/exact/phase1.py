@@ -363,8 +363,9 @@ def _solve_cyclic(world, params, args, b, use_belief, fp16, optimistic, tol, str
 
 
 def _not_converged(info, tol, strict, partial):
-    msg = (f"Phase 1 did not converge on the cyclic world (residual {info['residual']:.3g} > tol {tol:g}): "
-           f"{info['message']}")
+    # the residual can be below tol when the continuation stopped for another reason (a fold of the branch)
+    msg = (f"Phase 1 did not converge on the cyclic world: {info['message']} (last residual "
+           f"{info['residual']:.3g}, tol {tol:g})")
     if strict:
         raise ConvergenceError(msg, partial=partial)
     warnings.warn(msg, RuntimeWarning, stacklevel=4)

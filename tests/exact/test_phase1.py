@@ -1,5 +1,6 @@
 """Phase 1 Newton continuation on Krylov solves: its branch test without a LU per step, and its answer."""
 import numpy as np
+import pytest
 
 import empo_tabular as et
 import empo_tabular.exact.phase1 as phase1_module
@@ -47,3 +48,69 @@ def test_each_prior_says_what_ties_it_to_the_branch(monkeypatch):
     assert "no sign per step" in et.solve_phase1(w, p, method="newton").branch_check
     acyclic_gw, q = get_scenario("door", horizon=3)
     assert et.solve_phase1(acyclic_gw.world, q).branch_check == "acyclic world: the solution is unique"
+
+
+# A Phase 1 world with several fixed points.  One start state s0; goal state and failure state terminal; the
+# robot has one action; the human's "careful" action reaches the goal w.p. 0.01, stays at s0 w.p. 0.98 and fails
+# otherwise, its "gamble" reaches the goal w.p. 0.1 and fails otherwise.  With gamma_h = 0.99 the Boltzmann value
+# V = f(V) = sum_a pi_a Q_a, Q_careful = 0.01 + 0.99 * 0.98 V, Q_gamble = 0.1, is S-shaped in V: between
+# beta_h ~ 26 and ~ 44 it has three fixed points, and the branch from beta_h = 0 (the lowest) folds into the
+# middle one near beta_h = 44.23, after which only the upper one is left.
+CAREFUL, GAMBLE, GAMMA_H = (0.01, 0.98), 0.1, 0.99
+
+
+def fold_world():
+    T = np.zeros((3, 1, 2, 3))  # states: 0 = s0, 1 = goal, 2 = failure
+    T[0, 0, 0] = [CAREFUL[1], CAREFUL[0], 1.0 - sum(CAREFUL)]
+    T[0, 0, 1] = [0.0, GAMBLE, 1.0 - GAMBLE]
+    achieved = np.zeros((1, 1, 3), dtype=bool)
+    achieved[0, 0, 1] = True
+    return et.TabularWorld.from_dense(T, np.array([False, True, True]), np.array([[0], [1]]), achieved,
+                                      np.ones((1, 1)))
+
+
+def scalar_fixed_points(beta):
+    """The roots of f(V) = V on [0, 1], by bisection on a fine grid of sign changes (written from the model)."""
+    def g(v):
+        q = np.array([CAREFUL[0] + GAMMA_H * CAREFUL[1] * v, GAMBLE])
+        e = np.exp(beta * (q - q.max()))
+        return float(e @ q / e.sum()) - v
+
+    grid = np.linspace(0.0, 1.0, 4001)
+    vals = [g(v) for v in grid]
+    roots = []
+    for a, b, ga, gb in zip(grid[:-1], grid[1:], vals[:-1], vals[1:]):
+        if ga == 0.0 or ga * gb < 0.0:
+            for _ in range(200):
+                m = 0.5 * (a + b)
+                if g(a) * g(m) <= 0.0:
+                    b = m
+                else:
+                    a = m
+            roots.append(0.5 * (a + b))
+    return roots
+
+
+@pytest.mark.parametrize("method", ["auto", "newton"])
+def test_phase1_returns_the_branch_from_beta_zero_where_there_are_three_fixed_points(method):
+    w = fold_world()
+    p = et.EmpoParams(beta_h=30.0, gamma_h=GAMMA_H)
+    roots = scalar_fixed_points(30.0)
+    assert len(roots) == 3  # the world really has three fixed points here
+    prior = et.solve_phase1(w, p, method=method)
+    assert prior.converged and abs(prior.V_h_m[0, 0, 0] - roots[0]) < 1e-10  # the lowest: the branch's
+    for v in roots[1:]:  # the others are fixed points of the package's equations too, not artefacts
+        assert phase1_module.phase1_residuals(w, p, np.array([v, 0.0, 0.0]).reshape(3, 1, 1))["max"] < 1e-12
+
+
+@pytest.mark.parametrize("method", ["auto", "newton"])
+def test_phase1_past_the_fold_raises_with_the_fold_beta(method):
+    # the fold: the largest beta (to 1e-3) at which the scalar equation still has its lowest root below 0.15
+    lo, hi = 40.0, 50.0
+    while hi - lo > 1e-3:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if scalar_fixed_points(mid)[0] < 0.15 else (lo, mid)
+    with pytest.raises(et.ConvergenceError, match=r"fold at beta = 44\.2") as info:
+        et.solve_phase1(fold_world(), et.EmpoParams(beta_h=50.0, gamma_h=GAMMA_H), method=method)
+    found = float(str(info.value).split("fold at beta = ")[1].split(":")[0])
+    assert abs(found - lo) < 2e-3 and "(last residual" in str(info.value)
