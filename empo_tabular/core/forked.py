@@ -113,8 +113,8 @@ class StreamedChains:
         for q in self._in:
             q.put(None)
         out, error = {}, None
-        for q in self._out:
-            kind, payload = q.get()
+        for j, q in enumerate(self._out):
+            kind, payload = self._reply(j, q)
             if kind == "ok":
                 out.update(payload)
             elif error is None:
@@ -123,6 +123,22 @@ class StreamedChains:
         if error is not None:
             raise error
         return out
+
+    def _reply(self, j, q):
+        """Worker ``j``'s reply; an error reply if it died without one (killed, or ``os._exit``), where a plain
+        ``get`` would wait for ever."""
+        import queue
+
+        while True:
+            try:
+                return q.get(timeout=1.0)
+            except queue.Empty:
+                if not self._procs[j].is_alive():
+                    try:  # what it sent before exiting is flushed to the pipe by then
+                        return q.get(timeout=1.0)
+                    except queue.Empty:
+                        return "error", RuntimeError(f"StreamedChains worker {j} exited with code "
+                                                     f"{self._procs[j].exitcode} and sent no results")
 
     def close(self) -> None:
         """Stop the workers (at once, without results)."""

@@ -46,3 +46,20 @@ def test_streamed_chains_reraise_a_worker_error():
         sc.feed(k, item)
     with pytest.raises(ValueError, match="negative item -2"):
         sc.results()
+
+
+def test_streamed_chains_report_a_worker_that_died_without_results():
+    import os
+
+    from empo_tabular.core.forked import StreamedChains
+
+    def fn(k, item, state):
+        if item < 0:
+            os._exit(3)  # as a killed worker: no exception, no reply
+        return item
+
+    sc = StreamedChains(fn, 2)
+    for k, item in enumerate([1, -2, 3]):
+        sc.feed(k, item)
+    with pytest.raises(RuntimeError, match="worker 1 exited with code 3 and sent no results"):
+        sc.results()
