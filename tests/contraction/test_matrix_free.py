@@ -69,11 +69,16 @@ def test_route_chosen_by_size():
         reduced_route(10, {"reduced_route": "sparse"})
 
 
-def test_ee_matrix_on_cached_pattern_matches_kernel_block(case):
-    em, q, beta = case
+def state_and_kernel_ee_block(em, q, beta):
+    """The reduced state at ``q`` and the EE block of the kernel Jacobian there (the reference for the evaluator)."""
     st = em.reduced_state(q, beta)
     Q = np.where(em.live[:, None], em.unpack_q(q), -1.0)
-    block = em.restricted_blocks(beta, Q, st["V_h_e"], np.where(em.live[:, None], st["X_h"], 1.0))["EE"]
+    return st, em.restricted_blocks(beta, Q, st["V_h_e"], np.where(em.live[:, None], st["X_h"], 1.0))["EE"]
+
+
+def test_ee_matrix_on_cached_pattern_matches_kernel_block(case):
+    em, q, beta = case
+    st, block = state_and_kernel_ee_block(em, q, beta)
     got = em.ee_matrix(st["pi_r"])
     assert abs(got - block).max() <= 1e-15 * max(1.0, abs(block).max())
 
@@ -156,9 +161,7 @@ def test_evaluator_matrix_is_identity_minus_kernel_block(case):
     import scipy.sparse as sp
 
     em, q, beta = case
-    st = em.reduced_state(q, beta)
-    Q = np.where(em.live[:, None], em.unpack_q(q), -1.0)
-    block = em.restricted_blocks(beta, Q, st["V_h_e"], np.where(em.live[:, None], st["X_h"], 1.0))["EE"]
+    st, block = state_and_kernel_ee_block(em, q, beta)
     M = em.evaluator_matrix(st["pi_r"])
     assert M.format == "csc" and M.has_sorted_indices
     assert abs(M - (sp.identity(em.n_e) - block)).max() <= 1e-15
